@@ -1,0 +1,137 @@
+"""The `sourcing` command. Progress and warnings go to stderr; exit codes are in model/status.py."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from model.errors import InputError
+from model.status import EXIT_CODES, EXIT_INPUT, EXIT_INTERNAL
+
+DEFAULT_INPUT = Path("inputs/base_case.xlsx")
+DEFAULT_OUTPUT = Path("outputs/plan.xlsx")
+
+
+def say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def guarded(func):
+    """Input problems: one line each, exit 2. Anything else: one line, exit 1 (traceback with
+    SOURCING_DEBUG=1). Never a traceback for the analyst's mistakes."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            for problem in exc.problems:
+                say(f"error: {problem}")
+            say(f"{len(exc.problems)} problem(s) found; nothing was written.")
+            sys.exit(EXIT_INPUT)
+        except KeyboardInterrupt:
+            say("interrupted; nothing more was written.")
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except SystemExit:
+            raise
+        except Exception as exc:  # a bug or an environment problem, not the analyst's input
+            if os.environ.get("SOURCING_DEBUG"):
+                traceback.print_exc()
+            say(f"internal error: {type(exc).__name__}: {exc} (set SOURCING_DEBUG=1 for details)")
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sourcing-model")
+def main() -> None:
+    """Least-cost sourcing of critical minerals and chips under a China-share cap."""
+
+
+def output_option(default: Path):
+    return click.option("-o", "--output", type=click.Path(path_type=Path), default=default,
+                        show_default=True, help="Output workbook (.xlsx).")
+
+
+workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), default=DEFAULT_INPUT,
+                                   required=False)
+
+
+@main.command()
+@workbook_argument
+@output_option(DEFAULT_OUTPUT)
+@click.option("--no-shortfall", is_flag=True, help="Strict mode: forbid unmet demand; explain infeasibility.")
+@click.option("--time-limit", type=float, default=None, help="Solver time limit in seconds.")
+@guarded
+def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None) -> None:
+    """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx)."""
+    from model.api import solve as solve_data
+    from model.data import load_workbook
+    from model.io.writer import write_plan
+
+    data = load_workbook(workbook)
+    for warning in data.warnings:
+        say(f"warning: {warning}")
+    plan = solve_data(data, no_shortfall=no_shortfall, time_limit_s=time_limit)
+    if plan.has_plan:
+        write_plan(plan, output, inputs=[workbook])
+    report(plan, output if plan.has_plan else None)
+    sys.exit(EXIT_CODES[plan.status])
+
+
+def report(plan, output: Path | None) -> None:
+    cur = plan.data.settings.currency if plan.data else ""
+    say(f"status: {plan.status}")
+    if plan.has_plan:
+        say(f"total cost: {plan.total_cost:,.2f} {cur} (objective {plan.objective:,.2f})")
+        if plan.shortfall_total > 0:
+            short = plan.tables["Shortfalls"]
+            say(f"WARNING: demand not met in {len(short)} place(s), {plan.shortfall_total:,.2f} units in all; "
+                "see the Shortfalls sheet")
+        binding = plan.tables["ChinaShare"]
+        binding = binding[binding["binding"]]
+        if len(binding):
+            say(f"China caps at their limit: {len(binding)} (commodity, period) pair(s); see ChinaShare")
+    if "Infeasibility" in plan.tables:
+        say("no plan meets all demand (strict mode). What cannot be covered:")
+        for line in plan.tables["Infeasibility"]["explanation"].head(20):
+            say(f"  - {line}")
+    if output is not None:
+        say(f"plan written to {output}")
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@guarded
+def validate(workbook: Path) -> None:
+    """Check WORKBOOK against the contract without solving."""
+    from model.data import load_workbook
+
+    data = load_workbook(workbook)
+    for warning in data.warnings:
+        say(f"warning: {warning}")
+    counts = ", ".join(f"{name} {len(t)}" for name, t in data.tables.items() if len(t))
+    say(f"{workbook}: valid ({counts} rows)")
+
+
+def _register_commands() -> None:
+    """Commands that live with their feature: what-if batches and analyst tools."""
+    from model.batch.commands import COMMANDS as batch_commands
+    from model.report.commands import COMMANDS as report_commands
+
+    for command in (*batch_commands, *report_commands):
+        main.add_command(command)
+
+
+_register_commands()
+
+if __name__ == "__main__":
+    main()

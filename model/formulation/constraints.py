@@ -1,0 +1,120 @@
+"""Constraints of the LP: one function per family; each docstring is its equation.
+
+Notation: x flows, u shortfalls (see variables.py); C is the China group; "non-China supply"
+S[k,t] = sum_{o, d not in C} x[o,d,k,t] is the supply of k to destinations outside the China group,
+the denominator of the China cap and of every ShareLimits row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.formulation.blocks import RowBlock
+from model.formulation.sets import Index
+
+INF = np.inf
+
+
+def capacity(ix: Index, at: dict[str, int]) -> RowBlock:
+    """capacity[o,k,t]:   sum_d x[o,d,k,t] <= Supply.capacity[o,k,t]"""
+    f = ix.flows
+    rows = f["supply_id"].to_numpy()
+    cols = at["flow"] + np.arange(len(f))
+    cap = ix.supply["capacity"].to_numpy(dtype=float)
+    return RowBlock("capacity", ix.supply, rows, cols, np.ones(len(f)), np.full(len(cap), -INF), cap)
+
+
+def balance(ix: Index, at: dict[str, int]) -> RowBlock:
+    """balance[d,k,t]:   sum_o x[o,d,k,t] + u[d,k,t]
+                           = Demand.quantity[d,k,t] + sum_k' Recipes.quantity[k',k] * sum_d' x[d,d',k',t]
+
+    The last term is production: making one unit of k' in d consumes the recipe's inputs there.
+    """
+    f, n = ix.flows, ix.needs
+    inflow_rows = f["need_id"].to_numpy()
+    inflow_cols = at["flow"] + np.arange(len(f))
+    short_rows = np.arange(len(n))
+    short_cols = at["shortfall"] + short_rows
+    # production: every flow out of d of an output k' draws recipe inputs k into need (d, k, t)
+    out = f[["origin", "commodity", "period"]].assign(col=inflow_cols)
+    out = out.merge(ix.recipes[["output", "input", "quantity"]], left_on="commodity", right_on="output")
+    need_id = pd.Series(np.arange(len(n)), index=pd.MultiIndex.from_frame(n[["country", "commodity", "period"]]))
+    keys = pd.MultiIndex.from_arrays([out["origin"], out["input"], out["period"]])
+    prod_rows = need_id.reindex(keys).to_numpy()
+    rhs = n["quantity"].to_numpy(dtype=float)
+    return RowBlock(
+        "balance", n,
+        np.concatenate([inflow_rows, short_rows, prod_rows.astype(np.int64)]),
+        np.concatenate([inflow_cols, short_cols, out["col"].to_numpy()]),
+        np.concatenate([np.ones(len(f)), np.ones(len(n)), -out["quantity"].to_numpy(dtype=float)]),
+        rhs, rhs.copy(),
+    )
+
+
+def china_cap(ix: Index, at: dict[str, int]) -> RowBlock:
+    """china_cap[k,t]:   sum_{o in C, d not in C} x[o,d,k,t] <= Commodities.china_cap[k] * S[k,t]
+
+    written as  sum_{d not in C} ((1 - cap) * x[o in C] - cap * x[o not in C]) <= 0.
+    """
+    return _share_rows("china_cap", ix, at, ix.caps, ix.flows["china_origin"].to_numpy(),
+                       ix.caps["china_cap"].to_numpy(dtype=float), upper=True)
+
+
+def share_min(ix: Index, at: dict[str, int]) -> RowBlock:
+    """share_min[r,k,t]:   sum_{o in source, d not in C} x[o,d,k,t] >= ShareLimits.min_share[r] * S[k,t]"""
+    lim = ix.limits[ix.limits["min_share"].notna()].reset_index(drop=True)
+    return _limit_rows("share_min", ix, at, lim, "min_share", upper=False)
+
+
+def share_max(ix: Index, at: dict[str, int]) -> RowBlock:
+    """share_max[r,k,t]:   sum_{o in source, d not in C} x[o,d,k,t] <= ShareLimits.max_share[r] * S[k,t]"""
+    lim = ix.limits[ix.limits["max_share"].notna()].reset_index(drop=True)
+    return _limit_rows("share_max", ix, at, lim, "max_share", upper=True)
+
+
+CONSTRAINTS = (capacity, balance, china_cap, share_min, share_max)
+
+
+# ------------------------------------------------------------------ shared share-row assembly
+
+
+def _limit_rows(name: str, ix: Index, at: dict[str, int], lim: pd.DataFrame, col: str, *, upper: bool) -> RowBlock:
+    if lim.empty:
+        return RowBlock.empty(name, lim)
+    # membership of each flow's origin in each limit's source, as one boolean per (limit, flow)
+    f = ix.flows
+    parts_rows, parts_cols, parts_vals = [], [], []
+    for i, (k, t, members, share) in enumerate(zip(lim["commodity"], lim["period"], lim["members"],
+                                                    lim[col].to_numpy(dtype=float), strict=True)):
+        sel = np.flatnonzero((f["commodity"].to_numpy() == k) & (f["period"].to_numpy() == t)
+                             & ~f["china_dest"].to_numpy())
+        member = f["origin"].to_numpy()[sel]
+        inside = np.isin(member, list(members))
+        parts_rows.append(np.full(len(sel), i))
+        parts_cols.append(at["flow"] + sel)
+        parts_vals.append(inside.astype(float) - share)
+    rows = np.concatenate(parts_rows)
+    cols = np.concatenate(parts_cols)
+    vals = np.concatenate(parts_vals)
+    n = len(lim)
+    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
+    return RowBlock(name, lim.drop(columns="members"), rows, cols, vals, lower, upp)
+
+
+def _share_rows(name: str, ix: Index, at: dict[str, int], keys: pd.DataFrame, inside: np.ndarray,
+                share: np.ndarray, *, upper: bool) -> RowBlock:
+    """Rows `sum_{d not in C} (inside - share) x <= 0` per (commodity, period) in `keys` (vectorised)."""
+    if keys.empty:
+        return RowBlock.empty(name, keys)
+    f = ix.flows
+    row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[["commodity", "period"]]))
+    sel = np.flatnonzero(~f["china_dest"].to_numpy())
+    fk = pd.MultiIndex.from_arrays([f["commodity"].to_numpy()[sel], f["period"].to_numpy()[sel]])
+    rows = row_of.reindex(fk).to_numpy()
+    ok = ~np.isnan(rows)
+    sel, rows = sel[ok], rows[ok].astype(np.int64)
+    vals = inside[sel].astype(float) - share[rows]
+    n = len(keys)
+    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
+    return RowBlock(name, keys, rows, at["flow"] + sel, vals, lower, upp)

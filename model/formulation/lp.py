@@ -1,0 +1,97 @@
+"""Assemble the LP in standard form  min c'z  s.t.  row_lower <= A z <= row_upper,  lower <= z <= upper.
+
+The blocks come from variables.py and constraints.py in a fixed order; the column and row ranges
+of each family are kept so the solution maps back to the tidy key tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from model.data import InputData
+from model.formulation import constraints, variables
+from model.formulation.blocks import RowBlock, VarBlock
+from model.formulation.sets import Index, build_index
+
+
+@dataclass
+class LP:
+    index: Index
+    var_blocks: dict[str, VarBlock]
+    row_blocks: dict[str, RowBlock]
+    col_start: dict[str, int]
+    row_start: dict[str, int]
+    c: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+    def cols(self, name: str) -> slice:
+        start = self.col_start[name]
+        return slice(start, start + len(self.var_blocks[name].keys))
+
+    def rows(self, name: str) -> slice:
+        start = self.row_start[name]
+        return slice(start, start + len(self.row_blocks[name].keys))
+
+    def same_structure(self, other: LP) -> bool:
+        """True when only values differ, so a solver can be updated in place."""
+        return (
+            self.A.shape == other.A.shape
+            and np.array_equal(self.A.indptr, other.A.indptr)
+            and np.array_equal(self.A.indices, other.A.indices)
+        )
+
+
+def build_lp(data: InputData, *, no_shortfall: bool = False) -> LP:
+    return assemble(build_index(data), no_shortfall=no_shortfall)
+
+
+def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
+    var_blocks: dict[str, VarBlock] = {}
+    col_start: dict[str, int] = {}
+    n = 0
+    for make in variables.VARIABLES:
+        block = make(ix)
+        var_blocks[block.name] = block
+        col_start[block.name] = n
+        n += len(block.keys)
+    if no_shortfall:
+        var_blocks["shortfall"].upper = np.zeros(len(var_blocks["shortfall"].keys))
+    row_blocks: dict[str, RowBlock] = {}
+    row_start: dict[str, int] = {}
+    m = 0
+    rows, cols, vals = [], [], []
+    for make in constraints.CONSTRAINTS:
+        block = make(ix, col_start)
+        row_blocks[block.name] = block
+        row_start[block.name] = m
+        rows.append(block.rows + m)
+        cols.append(block.cols)
+        vals.append(block.vals)
+        m += len(block.keys)
+    A = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n)
+    )
+    A.sum_duplicates()
+    A.sort_indices()
+
+    def cat(attr: str, blocks) -> np.ndarray:
+        parts = [np.asarray(getattr(b, attr), dtype=float) for b in blocks.values()]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    return LP(
+        index=ix, var_blocks=var_blocks, row_blocks=row_blocks, col_start=col_start,
+        row_start=row_start, c=cat("cost", var_blocks), lower=cat("lower", var_blocks),
+        upper=cat("upper", var_blocks), A=A, row_lower=cat("lower", row_blocks),
+        row_upper=cat("upper", row_blocks),
+    )

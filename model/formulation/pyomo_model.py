@@ -1,0 +1,107 @@
+"""The same LP as a Pyomo model, for reading, exporting (.lp/.mps) and cross-checking.
+
+It is built from the same index tables (sets.py) and states each constraint as a Pyomo rule, in
+the GAMS `trnsport` order: sets, parameters, variables, equations, objective. The production path
+(lp.py + solve/highs.py) assembles the identical model as sparse arrays for speed; the tests
+assert both give the same optimum. Use `--backend pyomo` on `sourcing solve` to run this one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyomo.environ as pyo
+
+from model.formulation.sets import Index
+
+
+def build_pyomo(ix: Index, *, no_shortfall: bool = False) -> pyo.ConcreteModel:
+    m = pyo.ConcreteModel("sourcing")
+    f, n, s = ix.flows, ix.needs, ix.supply
+
+    # ---- sets (only combinations that exist)
+    m.F = pyo.Set(initialize=range(len(f)), doc="flows (o,d,k,t)")
+    m.N = pyo.Set(initialize=range(len(n)), doc="needs (d,k,t)")
+    m.S = pyo.Set(initialize=range(len(s)), doc="supplies (o,k,t)")
+    m.CAP = pyo.Set(initialize=range(len(ix.caps)), doc="China caps (k,t)")
+    m.LIM = pyo.Set(initialize=range(len(ix.limits)), doc="ShareLimits entries (r,k,t)")
+
+    # ---- parameters
+    cost = (f["unit_cost"] + f["route_cost"] + ix.risk_weight * f["risk"]).to_numpy()
+    m.cost = pyo.Param(m.F, initialize=dict(enumerate(cost)))
+    m.penalty = pyo.Param(m.N, initialize=dict(enumerate(n["commodity"].map(ix.penalty).to_numpy())))
+    m.capacity_limit = pyo.Param(m.S, initialize=dict(enumerate(s["capacity"].to_numpy())))
+    m.demand = pyo.Param(m.N, initialize=dict(enumerate(n["quantity"].to_numpy())))
+
+    # ---- variables
+    route_max = f["route_max"].to_numpy()
+    m.x = pyo.Var(m.F, domain=pyo.NonNegativeReals,
+                  bounds=lambda m, i: (0, None if route_max[i] == float("inf") else route_max[i]))
+    m.u = pyo.Var(m.N, domain=pyo.NonNegativeReals, bounds=(0, 0) if no_shortfall else (0, None))
+
+    # ---- index maps
+    by_supply, into, out_of = defaultdict(list), defaultdict(list), defaultdict(list)
+    for i, (sid, nid, o, k, t) in enumerate(zip(f["supply_id"], f["need_id"], f["origin"], f["commodity"],
+                                                 f["period"], strict=True)):
+        by_supply[sid].append(i)
+        into[nid].append(i)
+        out_of[(o, k, t)].append(i)
+    recipe = defaultdict(list)
+    for r in ix.recipes.itertuples():
+        recipe[r.input].append((r.output, r.quantity))
+    non_china = defaultdict(list)
+    for i, (k, t, dest_china) in enumerate(zip(f["commodity"], f["period"], f["china_dest"], strict=True)):
+        if not dest_china:
+            non_china[(k, t)].append(i)
+    origin = f["origin"].to_numpy()
+    china_origin = f["china_origin"].to_numpy()
+
+    # ---- equations
+    @m.Constraint(m.S)
+    def capacity(m, j):
+        """sum_d x[o,d,k,t] <= Supply.capacity[o,k,t]"""
+        return sum(m.x[i] for i in by_supply[j]) <= m.capacity_limit[j] if by_supply[j] else pyo.Constraint.Skip
+
+    @m.Constraint(m.N)
+    def balance(m, j):
+        """sum_o x[o,d,k,t] + u[d,k,t] = demand[d,k,t] + sum_k' recipe[k',k] * production[d,k',t]"""
+        d, k, t = n.at[j, "country"], n.at[j, "commodity"], n.at[j, "period"]
+        production = sum(q * m.x[i] for out, q in recipe[k] for i in out_of[(d, out, t)])
+        return sum(m.x[i] for i in into[j]) + m.u[j] == m.demand[j] + production
+
+    @m.Constraint(m.CAP)
+    def china_cap(m, j):
+        """sum_{o in C, d not in C} x <= china_cap[k] * sum_{d not in C} x"""
+        k, t, cap = ix.caps.at[j, "commodity"], ix.caps.at[j, "period"], ix.caps.at[j, "china_cap"]
+        flows = non_china[(k, t)]
+        if not flows:
+            return pyo.Constraint.Skip
+        return sum(m.x[i] for i in flows if china_origin[i]) <= cap * sum(m.x[i] for i in flows)
+
+    @m.Constraint(m.LIM, [0, 1])
+    def share_limit(m, j, side):
+        """min_share * S <= sum_{o in source, d not in C} x <= max_share * S"""
+        row = ix.limits.iloc[j]
+        share = row["min_share"] if side == 0 else row["max_share"]
+        flows = non_china[(row["commodity"], row["period"])]
+        if share != share or not flows:  # NaN: that side is blank
+            return pyo.Constraint.Skip
+        inside = sum(m.x[i] for i in flows if origin[i] in row["members"])
+        total = sum(m.x[i] for i in flows)
+        return inside >= share * total if side == 0 else inside <= share * total
+
+    # ---- objective
+    m.total = pyo.Objective(
+        expr=sum(m.cost[i] * m.x[i] for i in m.F) + sum(m.penalty[j] * m.u[j] for j in m.N),
+        sense=pyo.minimize,
+    )
+    return m
+
+
+def solve_pyomo(m: pyo.ConcreteModel, *, time_limit_s: float | None = None) -> tuple[str, float]:
+    """Solve with HiGHS through Pyomo's highspy interface; return (termination, objective)."""
+    solver = pyo.SolverFactory("appsi_highs")
+    if time_limit_s:
+        solver.config.time_limit = time_limit_s
+    result = solver.solve(m, load_solutions=True)
+    return str(result.solver.termination_condition), float(pyo.value(m.total))

@@ -1,0 +1,129 @@
+"""How one cell's content becomes a typed value: one documented rule per kind.
+
+Each parser returns ``(value, error_message)``; a blank cell gives ``(None, None)``.
+The rules (also in the README, "What happens when"):
+
+* Numbers: Excel numbers are taken as they are. Text is accepted when it is a plain number after
+  trimming spaces (``" 42 "``, ``"1e3"``, ``"-0.5"``) or uses commas as thousands separators
+  (``"1,000"``, ``"12,500.5"``); anything else is an error. Share columns also accept a
+  percentage (``"20%"`` is 0.2). Booleans, dates, NaN, infinities and magnitudes above 1e15 are
+  errors, never silently converted.
+* Codes: text with surrounding spaces trimmed, kept exactly (``NA`` is Namibia, never missing).
+  A whole number typed as a number becomes its digits (``2026`` -> ``"2026"``).
+  Control characters and codes longer than 64 characters are errors.
+* Integers (periods): a number or numeric text with no fractional part.
+* Error cells (``#REF!``, ``#N/A``...) are errors, never blank and never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from model.schema import MAX_ABS_NUMBER, MAX_CODE_LENGTH, MAX_TEXT_LENGTH
+
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = " \t\r\n\u00a0\u2007\u202f"
+
+Parsed = tuple[Any, str | None]
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip(_SPACES) == "")
+
+
+def parse_number(value: Any, *, percent: bool = False) -> Parsed:
+    if is_blank(value):
+        return None, None
+    if isinstance(value, bool):
+        return None, "must be a number, not TRUE/FALSE"
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return None, "must be a number, not a date or time"
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip(_SPACES)
+        scale = 1.0
+        if percent and text.endswith("%"):
+            text, scale = text[:-1].strip(_SPACES), 0.01
+        if _PLAIN.match(text):
+            number = float(text) * scale
+        elif _THOUSANDS.match(text):
+            number = float(text.replace(",", "")) * scale
+        else:
+            return None, "must be a number"
+    else:
+        return None, "must be a number"
+    if math.isnan(number) or math.isinf(number):
+        return None, "must be a finite number"
+    if abs(number) > MAX_ABS_NUMBER:
+        return None, f"must be at most {MAX_ABS_NUMBER:g} in magnitude"
+    return number, None
+
+
+def parse_integer(value: Any) -> Parsed:
+    number, error = parse_number(value)
+    if error or number is None:
+        return number, error
+    if number != int(number):
+        return None, "must be a whole number"
+    return int(number), None
+
+
+def parse_code(value: Any) -> Parsed:
+    if is_blank(value):
+        return None, None
+    if isinstance(value, bool):
+        return None, "must be a code, not TRUE/FALSE"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return None, "must be a code, not a date"
+    text = str(value).strip(_SPACES)
+    if _CONTROL.search(text):
+        return None, "contains control characters"
+    if len(text) > MAX_CODE_LENGTH:
+        return None, f"is longer than {MAX_CODE_LENGTH} characters"
+    return text, None
+
+
+def parse_text(value: Any) -> Parsed:
+    if is_blank(value):
+        return None, None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip(_SPACES)
+    if _CONTROL.search(text):
+        return None, "contains control characters"
+    if len(text) > MAX_TEXT_LENGTH:
+        return None, f"is longer than {MAX_TEXT_LENGTH} characters"
+    return text, None
+
+
+def parse_choice(value: Any, choices: tuple[str, ...]) -> Parsed:
+    text, error = parse_text(value)
+    if error or text is None:
+        return text, error
+    low = text.lower()
+    if low not in choices:
+        return None, f"must be one of {', '.join(choices)}"
+    return low, None
+
+
+def parse_kind(value: Any, kind: str, choices: tuple[str, ...] = ()) -> Parsed:
+    """Parse a cell by the column kind declared in the schema."""
+    if kind == "number":
+        return parse_number(value)
+    if kind == "share":
+        return parse_number(value, percent=True)
+    if kind == "integer":
+        return parse_integer(value)
+    if kind == "code":
+        return parse_code(value)
+    if kind == "choice":
+        return parse_choice(value, choices)
+    return parse_text(value)

@@ -1,0 +1,200 @@
+"""Read the contract sheets of a workbook into raw tables that remember every cell's address.
+
+Policies (README "What happens when"):
+* Sheet and column names match case-insensitively, ignoring surrounding spaces and treating
+  spaces and hyphens as underscores; extra sheets and columns are ignored.
+* The header is the first non-blank row of a sheet. Fully blank rows are skipped anywhere
+  (trailing formatted rows included); hidden rows are data like any other.
+* The `<dimension>` record is not trusted: every row in the sheet is read.
+* Two headers naming the same contract column is an error naming both columns.
+* Merged cells: only the top-left cell of a merged range holds a value; the others read as blank.
+* Formula cells: the value Excel last calculated is used; a formula with no cached value (files
+  written by tools other than Excel) is an error naming the cell, never read as blank or zero.
+* Error cells (`#REF!`, `#N/A`...) are errors naming the cell.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from model.errors import InputError, Problem
+from model.io import guard
+from model.io.cells import is_blank
+from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, Sheet
+
+CONTRACT_SHEETS: tuple[Sheet, ...] = (*INPUT_SHEETS, SCENARIOS_SHEET)
+
+
+@dataclass
+class RawTable:
+    """The contract columns of one sheet as raw cell values, with Excel row numbers."""
+
+    sheet: str  # the contract name
+    title: str  # the sheet's name in the file
+    columns: dict[str, str]  # contract column -> column letter
+    rows: list[int] = field(default_factory=list)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def normalise_name(name: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip()).lower()
+
+
+def read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read every contract sheet present in the workbook. Missing sheets are the parser's concern."""
+    guard.check_input_file(path)
+    wb = _open(path, data_only=False)
+    problems: list[Problem] = []
+    tables: dict[str, RawTable] = {}
+    formula_cells: dict[str, list[tuple[str, int, str, str]]] = {}
+    try:
+        titles = _match_sheets(wb.sheetnames, problems)
+        for spec in CONTRACT_SHEETS:
+            title = titles.get(normalise_name(spec.name))
+            if title is None:
+                continue
+            table, formulas = _read_sheet(wb[title], spec, problems)
+            tables[spec.name] = table
+            if formulas:
+                formula_cells[spec.name] = formulas
+    except InputError:
+        raise
+    except Exception as exc:  # a malformed part found while streaming rows
+        raise InputError(f"{path.name}: the workbook is damaged and cannot be read ({_plain(exc)})") from None
+    finally:
+        wb.close()
+    if formula_cells:
+        _fill_cached_values(path, tables, formula_cells, problems)
+    return tables, problems
+
+
+def _open(path: Path, *, data_only: bool) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions it drops
+            return openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(guard.explain_open_error(path, exc)) from None
+
+
+def _plain(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _match_sheets(titles: list[str], problems: list[Problem]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    wanted = {normalise_name(s.name) for s in CONTRACT_SHEETS}
+    for title in titles:
+        key = normalise_name(title)
+        if key not in wanted:
+            continue
+        if key in found:
+            problems.append(Problem(title, None, None, None,
+                                    f"two sheets are named like this ('{found[key]}' and '{title}'); "
+                                    "rename or delete one"))
+            continue
+        found[key] = title
+    return found
+
+
+def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem]):
+    ws.reset_dimensions()  # never trust the <dimension> record
+    wanted = {normalise_name(c): c for c in spec.column_names}
+    table = RawTable(sheet=spec.name, title=ws.title, columns={})
+    positions: dict[str, int] = {}
+    formulas: list[tuple[str, int, str, str]] = []
+    header_seen = False
+    for cells in ws.iter_rows():
+        if not header_seen:
+            if all(is_blank(getattr(c, "value", None)) for c in cells):
+                continue
+            header_seen = True
+            for idx, cell in enumerate(cells):
+                if is_blank(cell.value):
+                    continue
+                name = wanted.get(normalise_name(cell.value))
+                if name is None:
+                    continue
+                letter = get_column_letter(idx + 1)
+                if name in table.columns:
+                    problems.append(Problem(spec.name, cell.row, name, None,
+                                            f"two header cells name this column ({table.columns[name]}"
+                                            f" and {letter}); delete or rename one"))
+                    continue
+                table.columns[name] = letter
+                positions[name] = idx
+            table.values = {name: [] for name in table.columns}
+            continue
+        row_values: dict[str, Any] = {}
+        row_number = None
+        for name, idx in positions.items():
+            cell = cells[idx] if idx < len(cells) else None
+            value = getattr(cell, "value", None)
+            if cell is not None and getattr(cell, "row", None) is not None:
+                row_number = cell.row
+            dtype = getattr(cell, "data_type", None)
+            if dtype == "e":
+                problems.append(Problem(spec.name, cell.row, name, value,
+                                        f"cell {table.columns[name]}{cell.row} holds an Excel error"))
+                value = _ErrorCell(str(value))
+            elif dtype == "f":
+                formulas.append((name, cell.row, table.columns[name], str(value)))
+            row_values[name] = value
+        if all(is_blank(v) for v in row_values.values()):
+            continue
+        if row_number is None:
+            row_number = next((c.row for c in cells if getattr(c, "row", None)), None)
+        table.rows.append(row_number)
+        for name in table.columns:
+            table.values[name].append(row_values.get(name))
+    return table, formulas
+
+
+class _ErrorCell(str):
+    """An Excel error value (#REF!...), already reported; parsers must not read it as data."""
+
+
+def _fill_cached_values(path: Path, tables: dict[str, RawTable],
+                        formula_cells: dict[str, list[tuple[str, int, str, str]]],
+                        problems: list[Problem]) -> None:
+    """Replace formulas by the values Excel cached for them; name formulas that have none."""
+    wb = _open(path, data_only=True)
+    try:
+        for sheet, cells in formula_cells.items():
+            table = tables[sheet]
+            ws = wb[table.title]
+            index = {row: i for i, row in enumerate(table.rows)}
+            for name, row, letter, formula in cells:
+                cached = ws[f"{letter}{row}"].value
+                if cached is None:
+                    problems.append(Problem(sheet, row, name, formula,
+                                            f"cell {letter}{row} is a formula with no saved value; open "
+                                            "and save the file in Excel or LibreOffice, or type the value"))
+                    cached = _ErrorCell(formula)
+                elif isinstance(cached, str) and cached.startswith("#"):
+                    problems.append(Problem(sheet, row, name, cached,
+                                            f"cell {letter}{row} is a formula whose result is an Excel error"))
+                    cached = _ErrorCell(cached)
+                if row in index:
+                    table.values[name][index[row]] = cached
+    finally:
+        wb.close()
+
+
+def is_error_cell(value: Any) -> bool:
+    return isinstance(value, _ErrorCell)
+
+
+def zip_names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()

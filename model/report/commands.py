@@ -1,0 +1,5 @@
+"""Click commands for analyst tools: template."""
+
+from __future__ import annotations
+
+COMMANDS: list = []

@@ -1,0 +1,194 @@
+"""Turn a solution into the plan's tidy tables (the output workbook contract, model/schema.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import pandas as pd
+
+import model
+from model.data import InputData
+from model.formulation.lp import LP
+from model.formulation.objective import cost_parts
+from model.solve.highs import Solution
+from model.status import HAS_PLAN, Status
+
+FLOW_TOL = 1e-9  # flows and shortfalls below this are reported as zero
+SHARE_TOL = 1e-6  # a share within this of its cap counts as binding
+
+
+@dataclass
+class Plan:
+    """A solved (or failed) plan: its status, headline numbers and tables keyed by sheet name."""
+
+    status: Status
+    objective: float
+    total_cost: float
+    shortfall_total: float
+    dual_objective: float
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    lp: LP | None = field(default=None, repr=False)
+    solution: Solution | None = field(default=None, repr=False)
+    data: InputData | None = field(default=None, repr=False)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in HAS_PLAN
+
+    def summary_value(self, metric: str):
+        s = self.tables["Summary"]
+        return s.loc[s["metric"] == metric, "value"].iloc[0]
+
+
+def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | None = None) -> Plan:
+    ix = lp.index
+    tables: dict[str, pd.DataFrame] = {}
+    status = sol.status
+    if sol.x is not None:
+        x = sol.x[lp.cols("flow")]
+        u = sol.x[lp.cols("shortfall")]
+        parts = cost_parts(ix, x, u)
+        shortfall_total = float(u[u > FLOW_TOL].sum())
+        if status == Status.OPTIMAL and shortfall_total > 0:
+            status = Status.OPTIMAL_WITH_SHORTFALL
+        tables["Flows"] = flows_table(lp, x)
+        tables["Shares"] = shares_table(lp, x)
+        tables["ChinaShare"] = china_share_table(data, lp, x, sol.row_dual)
+        tables["Shortfalls"] = shortfalls_table(lp, u)
+        tables["Capacity"] = capacity_table(lp, x, sol.row_dual)
+        tables["Prices"] = prices_table(lp, sol.row_dual)
+    else:
+        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
+                              float("nan"))
+        shortfall_total = float("nan")
+        for name in ("Flows", "Shares", "ChinaShare", "Shortfalls"):
+            tables[name] = pd.DataFrame()
+    total_cost = parts["production_cost"] + parts["route_cost"]
+    plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
+                tables, lp, sol, data)
+    tables["Summary"] = summary_table(plan, data, lp, sol, parts, extra_summary or {})
+    order = ["Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices"]
+    plan.tables = {k: tables[k] for k in order if k in tables} | {k: v for k, v in tables.items() if k not in order}
+    return plan
+
+
+def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
+    f = lp.index.flows
+    on = x > FLOW_TOL
+    out = f.loc[on, ["period", "commodity", "origin", "destination"]].copy()
+    out["quantity"] = x[on]
+    out["unit_cost"] = f.loc[on, "unit_cost"].to_numpy()
+    out["route_cost"] = f.loc[on, "route_cost"].to_numpy()
+    out["cost"] = out["quantity"] * (out["unit_cost"] + out["route_cost"])
+    return out.sort_values(["period", "commodity", "origin", "destination"]).reset_index(drop=True)
+
+
+def _non_china_supply(lp: LP, x: np.ndarray) -> pd.DataFrame:
+    f = lp.index.flows
+    keep = ~f["china_dest"].to_numpy()
+    return f.loc[keep, ["period", "commodity", "origin", "china_origin"]].assign(quantity=x[keep])
+
+
+def shares_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
+    s = _non_china_supply(lp, x)
+    by_src = s.groupby(["period", "commodity", "origin"], as_index=False)["quantity"].sum()
+    total = by_src.groupby(["period", "commodity"])["quantity"].transform("sum")
+    by_src["share"] = np.where(total > FLOW_TOL, by_src["quantity"] / total.where(total > 0, 1), np.nan)
+    by_src = by_src[by_src["quantity"] > FLOW_TOL].rename(columns={"origin": "source"})
+    return by_src.sort_values(["period", "commodity", "share"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:
+    ix = lp.index
+    s = _non_china_supply(lp, x)
+    s["china_q"] = np.where(s["china_origin"], s["quantity"], 0.0)
+    agg = s.groupby(["period", "commodity"], as_index=False)[["quantity", "china_q"]].sum()
+    grid = pd.DataFrame({"commodity": data["Commodities"]["code"].to_numpy()}).merge(
+        pd.DataFrame({"period": ix.periods}), how="cross")
+    out = grid.merge(agg, how="left", on=["period", "commodity"]).fillna({"quantity": 0.0, "china_q": 0.0})
+    total = out["quantity"].to_numpy()
+    out["china_share"] = np.where(total > FLOW_TOL, out["china_q"] / np.where(total > 0, total, 1), np.nan)
+    caps = ix.caps.copy()
+    if row_dual is not None and len(caps):
+        caps["dual"] = row_dual[lp.rows("china_cap")]
+    else:
+        caps["dual"] = np.nan
+    out = out.merge(caps[["commodity", "period", "china_cap", "dual"]], how="left", on=["commodity", "period"])
+    has_cap = out["china_cap"].notna()
+    out["binding"] = has_cap & (out["china_share"].fillna(0) >= out["china_cap"] - SHARE_TOL) & (total > FLOW_TOL)
+    # d objective / d cap = dual * S (the row is sum (inside - cap) x <= 0); per percentage point: / 100
+    out["marginal_cost"] = np.where(has_cap, 0.01 * out["dual"].fillna(0.0) * total, np.nan)
+    out["marginal_cost"] = out["marginal_cost"].where(~has_cap | (out["marginal_cost"] != 0), 0.0)
+    cols = ["period", "commodity", "china_share", "china_cap", "binding", "marginal_cost"]
+    return out.sort_values(["period", "commodity"])[cols].reset_index(drop=True)
+
+
+def shortfalls_table(lp: LP, u: np.ndarray) -> pd.DataFrame:
+    n = lp.index.needs
+    on = u > FLOW_TOL
+    out = n.loc[on, ["period", "commodity", "country"]].copy()
+    out["quantity"] = u[on]
+    return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
+
+
+def capacity_table(lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:
+    """Use of every Supply row and the value of one more unit of its capacity (the shadow price)."""
+    s = lp.index.supply
+    used = np.bincount(lp.index.flows["supply_id"].to_numpy(), weights=x, minlength=len(s))
+    out = s[["period", "commodity", "country", "capacity", "unit_cost"]].copy()
+    out["used"] = used
+    out["utilisation"] = np.where(out["capacity"] > 0, used / out["capacity"].where(out["capacity"] > 0, 1), np.nan)
+    dual = row_dual[lp.rows("capacity")] if row_dual is not None else np.full(len(s), np.nan)
+    out["shadow_price"] = -dual + 0.0  # objective saved per extra unit of capacity (>= 0)
+    return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
+
+
+def prices_table(lp: LP, row_dual: np.ndarray | None) -> pd.DataFrame:
+    """Marginal cost of one more unit delivered at each destination (the balance duals)."""
+    n = lp.index.needs
+    out = n[["period", "commodity", "country", "quantity"]].rename(columns={"quantity": "demand"}).copy()
+    out["marginal_cost"] = row_dual[lp.rows("balance")] + 0.0 if row_dual is not None else np.nan
+    return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dict, extra: dict) -> pd.DataFrame:
+    st = data.settings
+    m, n = lp.shape
+    rows = [
+        ("status", str(plan.status)),
+        ("total_cost", plan.total_cost),
+        ("objective", plan.objective),
+        ("dual_objective", plan.dual_objective),
+        ("shortfall_total", plan.shortfall_total),
+        *parts.items(),
+        ("currency", st.currency),
+        ("input_file", data.source),
+        ("input_sha256", data.sha256),
+        ("solver", f"HiGHS {_version('highspy')} via highspy"),
+        ("solver_status", sol.model_status),
+        ("pyomo_version", _version("pyomo")),
+        ("tool_version", model.__version__),
+        ("solve_seconds", round(sol.seconds, 4)),
+        ("simplex_iterations", sol.iterations),
+        ("variables", n),
+        ("constraints", m),
+        ("periods", ", ".join(str(p) for p in lp.index.periods)),
+        ("setting china_group", st.china_group),
+        ("setting unlisted_routes", st.unlisted_routes),
+        ("setting risk_weight", st.risk_weight),
+        ("setting shortfall_penalty", st.shortfall_penalty if st.shortfall_penalty is not None else "default"),
+        ("setting time_limit_s", st.time_limit_s if st.time_limit_s is not None else "none"),
+        *extra.items(),
+        ("created", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value"])

@@ -1,0 +1,209 @@
+"""A persistent HiGHS session: pass the LP once, then re-solve after changing only what differs.
+
+Why not re-pass the model every time: for what-if batches most scenarios change a handful of
+costs, capacities or caps. Pushing just those changes keeps HiGHS's model and, when it helps, its
+basis (a warm start). `warm_start="auto"` measures: if a warm solve ever needs more simplex
+iterations than the cold solve of the same session's first model, later solves start cold.
+HiGHS's time limit counts the whole life of the object, so each solve sets it relative to the
+run time already used.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import highspy
+import numpy as np
+
+from model.formulation.lp import LP
+from model.status import Status
+
+INF = highspy.kHighsInf
+
+
+@dataclass
+class Solution:
+    """What a solve produced, as plain arrays (no solver objects leak out)."""
+
+    status: Status
+    model_status: str
+    x: np.ndarray | None
+    row_activity: np.ndarray | None
+    row_dual: np.ndarray | None
+    col_dual: np.ndarray | None
+    objective: float
+    dual_objective: float
+    iterations: int
+    seconds: float
+    warm: bool
+    mip_gap: float = 0.0
+
+
+class HighsSession:
+    """One HiGHS object holding one LP; `solve(lp)` updates it in place when the structure allows."""
+
+    def __init__(self, *, threads: int | None = None, time_limit_s: float | None = None,
+                 warm_start: Literal["auto", "always", "never"] = "auto", log: bool = False):
+        self.h = new_highs()
+        self.h.setOptionValue("output_flag", bool(log))
+        if threads is not None:
+            self.h.setOptionValue("threads", int(threads))
+        self.time_limit_s = time_limit_s
+        self.warm_start = warm_start
+        self.lp: LP | None = None
+        self._cold_iterations: int | None = None
+        self.rebuilds = 0
+        self.updates = 0
+
+    # -------------------------------------------------------------- model passing
+
+    def load(self, lp: LP) -> None:
+        """Pass `lp` to HiGHS, or only its differences from the LP already loaded."""
+        if self.lp is not None and self.lp.same_structure(lp):
+            self._update(self.lp, lp)
+            self.updates += 1
+        else:
+            self._pass(lp)
+            self.rebuilds += 1
+        self.lp = lp
+
+    def _pass(self, lp: LP) -> None:
+        model = highspy.HighsLp()
+        m, n = lp.shape
+        model.num_col_ = n
+        model.num_row_ = m
+        model.col_cost_ = lp.c
+        model.col_lower_ = lp.lower
+        model.col_upper_ = _finite(lp.upper)
+        model.row_lower_ = _finite(lp.row_lower)
+        model.row_upper_ = _finite(lp.row_upper)
+        A = lp.A.tocsc()
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = A.indptr.astype(np.int32)
+        model.a_matrix_.index_ = A.indices.astype(np.int32)
+        model.a_matrix_.value_ = A.data.astype(float)
+        self.h.clearModel()
+        self._check(self.h.passModel(model), "passModel")
+        self._cold_iterations = None
+
+    def _update(self, old: LP, new: LP) -> None:
+        h = self.h
+        idx = np.flatnonzero(old.c != new.c)
+        if len(idx):
+            h.changeColsCost(len(idx), idx.astype(np.int32), new.c[idx])
+        idx = np.flatnonzero((old.lower != new.lower) | (old.upper != new.upper))
+        if len(idx):
+            h.changeColsBounds(len(idx), idx.astype(np.int32), new.lower[idx], _finite(new.upper[idx]))
+        idx = np.flatnonzero((old.row_lower != new.row_lower) | (old.row_upper != new.row_upper))
+        if len(idx):
+            h.changeRowsBounds(len(idx), idx.astype(np.int32), _finite(new.row_lower[idx]),
+                               _finite(new.row_upper[idx]))
+        changed = np.flatnonzero(old.A.data != new.A.data)
+        if len(changed):
+            rows = np.searchsorted(new.A.indptr, changed, side="right") - 1
+            for r, c, v in zip(rows, new.A.indices[changed], new.A.data[changed], strict=True):
+                h.changeCoeff(int(r), int(c), float(v))
+
+    # -------------------------------------------------------------- solving
+
+    def solve(self, lp: LP) -> Solution:
+        self.load(lp)
+        h = self.h
+        warm = self._cold_iterations is not None and self.warm_start != "never"
+        if self.warm_start == "auto" and warm and self._warm_is_slower:
+            warm = False
+        if not warm and self._cold_iterations is not None:
+            h.clearSolver()  # forget the basis: a true cold start
+        limit = self.time_limit_s
+        h.setOptionValue("time_limit", float(h.getRunTime() + limit) if limit else INF)
+        start = time.perf_counter()
+        self._check(h.run(), "run")
+        seconds = time.perf_counter() - start
+        info = h.getInfo()
+        iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
+        if self._cold_iterations is None:
+            self._cold_iterations = iterations
+            self._warm_is_slower = False
+        elif warm and iterations > self._cold_iterations:
+            self._warm_is_slower = True
+        return self._solution(lp, seconds, iterations, warm)
+
+    _warm_is_slower = False
+
+    def _solution(self, lp: LP, seconds: float, iterations: int, warm: bool) -> Solution:
+        h = self.h
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        name = h.modelStatusToString(ms)
+        has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if ms == highspy.HighsModelStatus.kOptimal:
+            status = Status.OPTIMAL
+        elif ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            status = Status.INFEASIBLE
+        elif ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
+                    highspy.HighsModelStatus.kInterrupt):
+            status = Status.SUBOPTIMAL if has_primal else Status.TIME_LIMIT_NO_PLAN
+        else:
+            status = Status.NUMERICAL_TROUBLE
+        if status not in (Status.OPTIMAL, Status.SUBOPTIMAL):
+            return Solution(status, name, None, None, None, None, float("nan"), float("nan"),
+                            iterations, seconds, warm)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
+        row_dual = np.asarray(sol.row_dual, dtype=float) if sol.dual_valid else None
+        col_dual = np.asarray(sol.col_dual, dtype=float) if sol.dual_valid else None
+        objective = float(info.objective_function_value)
+        dual_obj = dual_objective(lp, row_dual, col_dual) if row_dual is not None else float("nan")
+        return Solution(status, name, x, np.asarray(sol.row_value, dtype=float), row_dual, col_dual,
+                        objective, dual_obj, iterations, seconds, warm)
+
+    @staticmethod
+    def _check(status: highspy.HighsStatus, what: str) -> None:
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS {what} failed")
+
+
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A Highs object. The first one in a process prints a banner on stdout; keep stdout clean."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def dual_objective(lp: LP, row_dual: np.ndarray, col_dual: np.ndarray) -> float:
+    """The dual objective from HiGHS's duals: each dual times the bound it is active at.
+
+    With HiGHS's sign convention a positive dual prices the lower bound and a negative one the
+    upper bound; strong duality says this equals the primal objective at an optimum.
+    """
+
+    def priced(dual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+        bound = np.where(dual > 0, lower, upper)
+        active = np.abs(dual) > 0
+        return float(np.sum(dual[active] * bound[active]))
+
+    return priced(row_dual, lp.row_lower, lp.row_upper) + priced(col_dual, lp.lower, lp.upper)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    out = np.asarray(values, dtype=float).copy()
+    out[np.isposinf(out)] = INF
+    out[np.isneginf(out)] = -INF
+    return out
