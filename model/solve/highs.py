@@ -196,8 +196,11 @@ def dual_objective(lp: LP, row_dual: np.ndarray, col_dual: np.ndarray) -> float:
 
     def priced(dual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
         bound = np.where(dual > 0, lower, upper)
-        active = np.abs(dual) > 0
-        return float(np.sum(dual[active] * bound[active]))
+        finite = np.isfinite(bound)
+        # a dual on an infinite bound must be zero up to solver tolerance; larger means dual infeasible
+        if np.any(np.abs(dual[~finite]) > 1e-7):
+            return float("nan")
+        return float(np.sum(dual[finite] * bound[finite]))
 
     return priced(row_dual, lp.row_lower, lp.row_upper) + priced(col_dual, lp.lower, lp.upper)
 
