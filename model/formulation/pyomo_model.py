@@ -3,7 +3,8 @@
 It is built from the same index tables (sets.py) and states each constraint as a Pyomo rule, in
 the GAMS `trnsport` order: sets, parameters, variables, equations, objective. The production path
 (lp.py + solve/highs.py) assembles the identical model as sparse arrays for speed; the tests
-assert both give the same optimum. Use `--backend pyomo` on `sourcing solve` to run this one.
+assert both give the same optimum, and the benchmark times it as the naive rebuild-per-scenario path.
+Export it for another solver with `build_pyomo(ix).write("model.lp")`.
 """
 
 from __future__ import annotations
