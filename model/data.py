@@ -154,7 +154,26 @@ def check(data: InputData) -> list[Problem]:
     if not problems and not data.periods:
         problems.append(Problem("Supply", None, "period", None,
                                 "no period is given anywhere; put a year in Supply or Demand"))
+    if not problems:
+        data.warnings = _warnings(data)
     return problems
+
+
+def _warnings(data: InputData) -> list[str]:
+    """Legal but probably unintended: said on stderr, never fatal."""
+    out = []
+    supplied = set(data["Supply"]["commodity"])
+    made = set(data["Recipes"]["output"])
+    for r in data["Demand"].itertuples():
+        if r.commodity not in supplied:
+            out.append(f"Demand row {r.row}: nobody supplies {r.commodity}; all of it will be shortfall")
+    for r in data["Recipes"].itertuples():
+        if r.input not in supplied:
+            out.append(f"Recipes row {r.row}: nobody supplies {r.input}, the input of {r.output}")
+    unused = set(data["Commodities"]["code"]) - supplied - set(data["Demand"]["commodity"]) - made
+    if unused:
+        out.append(f"Commodities with no Supply or Demand rows: {', '.join(sorted(map(str, unused)))}")
+    return out
 
 
 def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> Settings:
