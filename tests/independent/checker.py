@@ -1,0 +1,183 @@
+"""Verify a plan workbook against its input workbook, from the contract alone (no `model` import).
+
+`check_plan(input_xlsx, plan_xlsx)` returns a list of human-readable violations; empty means the
+plan is feasible for the LP of the input workbook and its reported costs add up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tests.independent.reference_lp import _blank, _code, _num, _period, read_rows, read_spec
+
+Flow = tuple[str, str, str, int]  # origin, destination, commodity, period
+
+
+def _close(a: float, b: float, tol: float, scale: float = 1.0) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b), scale)
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {str(r.get("metric")).strip(): r.get("value") for r in rows if not _blank(r.get("metric"))}
+
+
+def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6) -> list[str]:
+    spec = read_spec(input_xlsx)
+    plan = read_rows(plan_xlsx)
+    v: list[str] = []
+
+    for sheet in ("summary", "flows"):
+        if sheet not in plan:
+            v.append(f"plan has no {sheet.capitalize()} sheet")
+    if v:
+        return v
+
+    # ---------------------------------------------------------------- flows: where and how much
+    x: dict[Flow, float] = defaultdict(float)
+    node_set = set(spec.nodes)
+    cost_sum = 0.0
+    cost_scale = 0.0
+    for i, r in enumerate(plan["flows"], start=2):
+        o, d, k = _code(r.get("origin")), _code(r.get("destination")), _code(r.get("commodity"))
+        t = _period(r.get("period"))
+        q = _num(r.get("quantity"))
+        where = f"Flows row {i} ({o}->{d}, {k}, {t})"
+        if q is None:
+            v.append(f"{where}: blank quantity")
+            continue
+        if q < -tol:
+            v.append(f"{where}: negative quantity {q}")
+        key = (o, d, k, t)
+        if key in x:
+            v.append(f"{where}: duplicate flow row")
+        x[key] += q
+        if abs(q) <= tol:
+            continue
+        if (o, k, t) not in spec.supply:
+            v.append(f"{where}: origin has no Supply of {k} in {t}")
+            continue
+        if (d, k, t) not in node_set:
+            v.append(f"{where}: destination neither demands {k} in {t} nor uses it in a recipe")
+            continue
+        allowed, rc, mx = spec.route(o, d, k)
+        if not allowed:
+            v.append(f"{where}: route not allowed")
+        if q > mx + tol * max(1.0, mx):
+            v.append(f"{where}: {q} exceeds route max_quantity {mx}")
+        uc = spec.supply[(o, k, t)][1]
+        r_uc, r_rc, r_cost = _num(r.get("unit_cost")), _num(r.get("route_cost")), _num(r.get("cost"))
+        if r_uc is None or not _close(r_uc, uc, tol):
+            v.append(f"{where}: unit_cost {r_uc} but Supply says {uc}")
+        if r_rc is None or not _close(r_rc, rc, tol):
+            v.append(f"{where}: route_cost {r_rc} but Routes say {rc}")
+        expected = q * (uc + rc)
+        if r_cost is None or not _close(r_cost, expected, tol):
+            v.append(f"{where}: cost {r_cost} but quantity*(unit_cost+route_cost) = {expected}")
+        cost_sum += expected
+        cost_scale += abs(expected)
+
+    # ---------------------------------------------------------------- capacity
+    out_of: dict[tuple[str, str, int], float] = defaultdict(float)  # (o, k, t) -> outflow
+    into: dict[tuple[str, str, int], float] = defaultdict(float)  # (d, k, t) -> inflow
+    for (o, d, k, t), q in x.items():
+        out_of[(o, k, t)] += q
+        into[(d, k, t)] += q
+    for (o, k, t), q in sorted(out_of.items()):
+        if (o, k, t) in spec.supply:
+            cap = spec.supply[(o, k, t)][0]
+            if q > cap + tol * max(1.0, cap):
+                v.append(f"capacity: {o} ships {q} of {k} in {t}, capacity {cap}")
+
+    # ---------------------------------------------------------------- balance (with recipes)
+    implied_u: dict[tuple[str, str, int], float] = {}
+    for d, k, t in spec.nodes:
+        need = spec.demand.get((d, k, t), 0.0)
+        for out, qty in spec.recipe_users(k):
+            need += qty * out_of.get((d, out, t), 0.0)
+        u = need - into.get((d, k, t), 0.0)
+        if u < -tol * max(1.0, need):
+            v.append(f"balance: {d} receives {into.get((d, k, t), 0.0)} of {k} in {t} but needs only {need}")
+        implied_u[(d, k, t)] = max(u, 0.0)
+    # production without a balance row would be unaccounted input use
+    for (o, k, t), q in out_of.items():
+        for (out, inp), _qty in spec.recipes.items():
+            if out == k and q > tol and (o, inp, t) not in node_set:
+                v.append(f"balance: {o} produces {k} in {t} without a balance row for input {inp}")
+
+    # ---------------------------------------------------------------- China cap and ShareLimits
+    S: dict[tuple[str, int], float] = defaultdict(float)
+    by_source: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (o, d, k, t), q in x.items():
+        if d not in spec.china:
+            S[(k, t)] += q
+            by_source[(k, t)][o] += q
+
+    def share_of(k: str, t: int, members: set[str]) -> float:
+        return sum(q for o, q in by_source[(k, t)].items() if o in members)
+
+    for k, cap in spec.china_cap.items():
+        for t in spec.periods:
+            total, cn = S[(k, t)], share_of(k, t, spec.china)
+            if cn > cap * total + tol * max(1.0, total):
+                v.append(f"china cap: {k} in {t}: China group supplies {cn} of {total} non-China supply, cap {cap}")
+    for lim in spec.limits:
+        k, t = lim["commodity"], lim["period"]
+        total, mine = S[(k, t)], share_of(k, t, lim["members"])
+        if lim["max_share"] is not None and mine > lim["max_share"] * total + tol * max(1.0, total):
+            v.append(f"ShareLimits: {lim['source']} supplies {mine} of {total} of {k} in {t}, "
+                     f"max_share {lim['max_share']}")
+        if lim["min_share"] is not None and mine < lim["min_share"] * total - tol * max(1.0, total):
+            v.append(f"ShareLimits: {lim['source']} supplies {mine} of {total} of {k} in {t}, "
+                     f"min_share {lim['min_share']}")
+
+    # ---------------------------------------------------------------- Shortfalls sheet
+    reported_u: dict[tuple[str, str, int], float] = defaultdict(float)
+    for i, r in enumerate(plan.get("shortfalls", []), start=2):
+        key = (_code(r.get("country")), _code(r.get("commodity")), _period(r.get("period")))
+        q = _num(r.get("quantity")) or 0.0
+        if key not in node_set and q > tol:
+            v.append(f"Shortfalls row {i}: {key} is not a balance row")
+        reported_u[key] += q
+    for key in sorted(set(implied_u) | set(reported_u), key=str):
+        a, b = implied_u.get(key, 0.0), reported_u.get(key, 0.0)
+        if not _close(a, b, tol, spec.demand.get(key, 0.0)):
+            v.append(f"Shortfalls: {key} lists {b} but the flows leave {a} unmet")
+
+    # ---------------------------------------------------------------- Summary
+    summary = _summary(plan["summary"])
+    total_u = sum(implied_u.values())
+    risk = sum(q * spec.risk_weight * spec.countries.get(o, {}).get("risk", 0.0) for (o, _d, _k, _t), q in x.items())
+    penalties = sum(spec.penalty[k] * u for (_d, k, _t), u in implied_u.items())
+    objective = cost_sum + risk + penalties
+    scale = max(cost_scale, abs(objective))
+    tc = _num(summary.get("total_cost"))
+    if tc is None or not _close(tc, cost_sum, tol, scale):
+        v.append(f"Summary.total_cost {tc} but production+route cost of the flows is {cost_sum}")
+    obj = _num(summary.get("objective"))
+    if obj is not None and not _close(obj, objective, tol, scale):
+        v.append(f"Summary.objective {obj} but costs+risk+penalties of the plan is {objective}")
+    st = summary.get("shortfall_total")
+    if st is not None and not _close(float(st), total_u, tol, sum(spec.demand.values())):
+        v.append(f"Summary.shortfall_total {st} but the flows leave {total_u} unmet")
+    status = str(summary.get("status", "")).strip()
+    big_u = total_u > tol * max(1.0, sum(spec.demand.values()))
+    if status == "optimal" and big_u:
+        v.append(f"Summary.status 'optimal' but {total_u} of demand is unmet")
+    if status == "optimal_with_shortfall" and total_u <= 1e-9:
+        v.append("Summary.status 'optimal_with_shortfall' but all demand is met")
+
+    # ---------------------------------------------------------------- ChinaShare reports
+    for i, r in enumerate(plan.get("chinashare", []), start=2):
+        k, t = _code(r.get("commodity")), _period(r.get("period"))
+        share = _num(r.get("china_share"))
+        total = S.get((k, t), 0.0)
+        if share is not None and total > tol:
+            actual = share_of(k, t, spec.china) / total
+            if not _close(share, actual, tol * 10):
+                v.append(f"ChinaShare row {i}: china_share {share} but flows give {actual}")
+        cap = _num(r.get("china_cap"))
+        if (cap is None) != (k not in spec.china_cap) or (cap is not None and not _close(cap, spec.china_cap[k], tol)):
+            v.append(f"ChinaShare row {i}: china_cap {cap} but Commodities say {spec.china_cap.get(k)}")
+    return v

@@ -1,0 +1,342 @@
+"""The sourcing LP re-implemented from the written contract, solved with scipy's linprog.
+
+Nothing here imports the `model` package: the input workbook is read with openpyxl directly
+(well-formed input is assumed) and the LP is assembled as sparse matrices by hand, so agreement
+with the engine is evidence that both follow the spec, not that they share a bug.
+
+Contract (README / task spec):
+    T  periods: every year named in Supply, Demand or ShareLimits
+    S  supplies (o,k,t); a Supply row with a period beats a blank-period row (same o,k)
+    N  nodes (d,k,t): a Demand row for k in t, or d has a Supply row in t for some k' using k
+    x[o,d,k,t] >= 0 for (o,k,t) in S, (d,k,t) in N, o == d or the route o->d is allowed for k
+    u[d,k,t] >= 0 for every node
+    capacity   sum_d x[o,d,k,t] <= capacity[o,k,t]
+    balance    sum_o x[o,d,k,t] + u[d,k,t] = demand[d,k,t] + sum_k' r[k',k] * sum_d' x[d,d',k',t]
+    route      x <= max_quantity (0 blocks; unlisted_routes=blocked drops unlisted pairs)
+    china cap  sum_{o in C, d not in C} x <= cap[k] * sum_{o, d not in C} x       (each k with a cap, t)
+    shares     min * S <= sum_{o in source, d not in C} x <= max * S                (each row, k, t)
+    objective  sum x * (unit_cost + route_cost + risk_weight * risk[o]) + sum u * penalty[k]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+INF = math.inf
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v.strip() == "")
+
+
+def _code(v: Any) -> str | None:
+    if _blank(v):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _num(v: Any) -> float | None:
+    return None if _blank(v) else float(v)
+
+
+def _period(v: Any) -> int | None:
+    return None if _blank(v) else int(float(v))
+
+
+def read_rows(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Every sheet as a list of row dicts; sheet and column names lower-cased and stripped."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            if not rows:
+                out[ws.title.strip().lower()] = []
+                continue
+            header = [None if _blank(h) else str(h).strip().lower() for h in rows[0]]
+            body = []
+            for r in rows[1:]:
+                if r is None or all(_blank(v) for v in r):
+                    continue
+                body.append({h: v for h, v in zip(header, r, strict=False) if h is not None})
+            out[ws.title.strip().lower()] = body
+        return out
+    finally:
+        wb.close()
+
+
+@dataclass
+class Spec:
+    """The input workbook, resolved per the contract (wildcards expanded, defaults applied)."""
+
+    periods: list[int]
+    countries: dict[str, dict[str, Any]]  # code -> {group, risk}
+    china: set[str]
+    commodities: list[str]
+    china_cap: dict[str, float]  # only commodities with a cap
+    penalty: dict[str, float]
+    risk_weight: float
+    supply: dict[tuple[str, str, int], tuple[float, float]]  # (o,k,t) -> (capacity, unit_cost)
+    demand: dict[tuple[str, str, int], float]
+    recipes: dict[tuple[str, str], float]  # (output, input) -> quantity
+    nodes: list[tuple[str, str, int]]
+    routes_generic: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    routes_specific: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    unlisted_blocked: bool = False
+    limits: list[dict[str, Any]] = field(default_factory=list)  # expanded: k, t, members, min, max
+
+    def route(self, o: str, d: str, k: str) -> tuple[bool, float, float]:
+        """(allowed, cost per unit, max quantity) of shipping k from o to d."""
+        if o == d:
+            return True, 0.0, INF
+        row = self.routes_specific.get((o, d, k)) or self.routes_generic.get((o, d))
+        if row is None:
+            return (not self.unlisted_blocked), 0.0, INF
+        cost, mx = row
+        if mx <= 0:
+            return False, cost, 0.0
+        return True, cost, mx
+
+    def flows(self) -> list[tuple[str, str, str, int]]:
+        """Every allowed flow (o, d, k, t), in a deterministic order."""
+        by_kt: dict[tuple[str, int], list[str]] = {}
+        for d, k, t in self.nodes:
+            by_kt.setdefault((k, t), []).append(d)
+        out = []
+        for o, k, t in sorted(self.supply):
+            for d in sorted(by_kt.get((k, t), [])):
+                if self.route(o, d, k)[0]:
+                    out.append((o, d, k, t))
+        return out
+
+    def recipe_users(self, k: str) -> list[tuple[str, float]]:
+        """(output k', quantity) for every recipe consuming k."""
+        return [(out, q) for (out, inp), q in sorted(self.recipes.items()) if inp == k]
+
+
+def _expand(rows: list[dict[str, Any]], periods: list[int], value) -> dict[tuple[str, str, int], Any]:
+    """(country, commodity, period) -> value; a row naming the period wins over a blank one."""
+    specific: dict[tuple[str, str, int], Any] = {}
+    generic: dict[tuple[str, str], Any] = {}
+    for r in rows:
+        c, k, t = _code(r.get("country")), _code(r.get("commodity")), _period(r.get("period"))
+        if t is None:
+            generic[(c, k)] = value(r)
+        else:
+            specific[(c, k, t)] = value(r)
+    out = dict(specific)
+    for (c, k), v in generic.items():
+        for t in periods:
+            out.setdefault((c, k, t), v)
+    return out
+
+
+def read_spec(path: str | Path) -> Spec:
+    sheets = read_rows(path)
+    get = lambda name: sheets.get(name.lower(), [])  # noqa: E731
+
+    settings: dict[str, Any] = {}
+    for r in get("Settings"):
+        name = _code(r.get("setting"))
+        if name is not None and not _blank(r.get("value")):
+            settings[name.lower()] = r.get("value")
+    china_group = str(settings.get("china_group", "China")).strip()
+    unlisted = str(settings.get("unlisted_routes", "allowed")).strip().lower()
+    risk_weight = float(settings.get("risk_weight", 0) or 0)
+
+    countries: dict[str, dict[str, Any]] = {}
+    for r in get("Countries"):
+        code = _code(r.get("code"))
+        group = r.get("group")
+        countries[code] = {
+            "group": None if _blank(group) else str(group).strip(),
+            "risk": _num(r.get("risk")) or 0.0,
+        }
+    china = {c for c, v in countries.items() if v["group"] == china_group}
+
+    periods: set[int] = set()
+    for name in ("Supply", "Demand", "ShareLimits"):
+        for r in get(name):
+            t = _period(r.get("period"))
+            if t is not None:
+                periods.add(t)
+    T = sorted(periods)
+
+    supply = _expand(get("Supply"), T, lambda r: (float(r["capacity"]), float(r["unit_cost"])))
+    demand = _expand(get("Demand"), T, lambda r: float(r["quantity"]))
+
+    recipes: dict[tuple[str, str], float] = {}
+    for r in get("Recipes"):
+        recipes[(_code(r["output"]), _code(r["input"]))] = float(r["quantity"])
+
+    routes_generic: dict[tuple[str, str], tuple[float, float]] = {}
+    routes_specific: dict[tuple[str, str, str], tuple[float, float]] = {}
+    route_costs: list[float] = []
+    for r in get("Routes"):
+        o, d, k = _code(r.get("origin")), _code(r.get("destination")), _code(r.get("commodity"))
+        cost = _num(r.get("cost_per_unit"))
+        mx = _num(r.get("max_quantity"))
+        if cost is not None:
+            route_costs.append(cost)
+        val = (cost or 0.0, INF if mx is None else mx)
+        if k is None:
+            routes_generic[(o, d)] = val
+        else:
+            routes_specific[(o, d, k)] = val
+
+    # default penalty: 1000 x the largest of 1 and every unit or route cost in the workbook
+    unit_costs = [float(r["unit_cost"]) for r in get("Supply") if not _blank(r.get("unit_cost"))]
+    if "shortfall_penalty" in settings:
+        default_penalty = float(settings["shortfall_penalty"])
+    else:
+        default_penalty = 1000.0 * max([1.0, *unit_costs, *route_costs])
+
+    commodities: list[str] = []
+    china_cap: dict[str, float] = {}
+    penalty: dict[str, float] = {}
+    for r in get("Commodities"):
+        k = _code(r.get("code"))
+        commodities.append(k)
+        cap = _num(r.get("china_cap"))
+        if cap is not None:
+            china_cap[k] = cap
+        p = _num(r.get("shortfall_penalty"))
+        penalty[k] = default_penalty if p is None else p
+
+    # nodes: Demand rows, plus recipe inputs of every (country, output, period) with a Supply row
+    node_set = set(demand)
+    for (c, k, t) in supply:
+        for (out, inp) in recipes:
+            if out == k:
+                node_set.add((c, inp, t))
+    nodes = sorted(node_set, key=lambda n: (n[1], n[2], n[0]))
+
+    limits: list[dict[str, Any]] = []
+    for r in get("ShareLimits"):
+        src = _code(r.get("source"))
+        members = {src} if src in countries else {c for c, v in countries.items() if v["group"] == src}
+        k0, t0 = _code(r.get("commodity")), _period(r.get("period"))
+        for k in commodities if k0 is None else [k0]:
+            for t in T if t0 is None else [t0]:
+                limits.append({"commodity": k, "period": t, "source": src, "members": members,
+                               "min_share": _num(r.get("min_share")),
+                               "max_share": _num(r.get("max_share"))})
+
+    return Spec(
+        periods=T, countries=countries, china=china, commodities=commodities, china_cap=china_cap,
+        penalty=penalty, risk_weight=risk_weight, supply=supply, demand=demand, recipes=recipes,
+        nodes=nodes, routes_generic=routes_generic, routes_specific=routes_specific,
+        unlisted_blocked=(unlisted == "blocked"), limits=limits,
+    )
+
+
+# ----------------------------------------------------------------------------- the LP
+
+
+@dataclass
+class Reference:
+    objective: float
+    flows: dict[tuple[str, str, str, int], float]
+    shortfalls: dict[tuple[str, str, int], float]
+    status: int
+    message: str
+
+
+def reference_solve(input_xlsx: str | Path) -> Reference:
+    spec = read_spec(input_xlsx)
+    F = spec.flows()
+    N = spec.nodes
+    nf, nn = len(F), len(N)
+    nvar = nf + nn
+    if nvar == 0:
+        return Reference(0.0, {}, {}, 0, "empty LP")
+    node_id = {n: i for i, n in enumerate(N)}
+    supply_ids = {s: i for i, s in enumerate(sorted(spec.supply))}
+
+    c = np.zeros(nvar)
+    ub = np.full(nvar, np.inf)
+    for j, (o, d, k, t) in enumerate(F):
+        _, rc, mx = spec.route(o, d, k)
+        c[j] = spec.supply[(o, k, t)][1] + rc + spec.risk_weight * spec.countries.get(o, {}).get("risk", 0.0)
+        ub[j] = mx
+    for i, (_d, k, _t) in enumerate(N):
+        c[nf + i] = spec.penalty[k]
+
+    # equality: balance
+    er, ec, ev = [], [], []
+    b_eq = np.array([spec.demand.get(n, 0.0) for n in N])
+    for j, (o, d, k, t) in enumerate(F):
+        er.append(node_id[(d, k, t)]), ec.append(j), ev.append(1.0)
+        # production of k at o consumes recipe inputs at o
+        for (out, inp), q in spec.recipes.items():
+            if out == k:
+                er.append(node_id[(o, inp, t)]), ec.append(j), ev.append(-q)
+    for i in range(nn):
+        er.append(i), ec.append(nf + i), ev.append(1.0)
+    A_eq = sp.csr_matrix((ev, (er, ec)), shape=(nn, nvar))
+
+    # inequalities: capacity, china cap, share limits
+    ur, uc, uv, b_ub = [], [], [], []
+    row = 0
+    for s, _ in supply_ids.items():
+        cols = [j for j, f in enumerate(F) if (f[0], f[2], f[3]) == s]
+        if not cols:
+            continue
+        for j in cols:
+            ur.append(row), uc.append(j), uv.append(1.0)
+        b_ub.append(spec.supply[s][0])
+        row += 1
+
+    def share_row(k: str, t: int, members: set[str], share: float, sign: float) -> None:
+        nonlocal row
+        any_col = False
+        for j, (o, d, kk, tt) in enumerate(F):
+            if kk == k and tt == t and d not in spec.china:
+                ur.append(row), uc.append(j), uv.append(sign * ((1.0 if o in members else 0.0) - share))
+                any_col = True
+        if any_col:
+            b_ub.append(0.0)
+            row += 1
+
+    for k, cap in spec.china_cap.items():
+        for t in spec.periods:
+            share_row(k, t, spec.china, cap, 1.0)
+    for lim in spec.limits:
+        if lim["max_share"] is not None:
+            share_row(lim["commodity"], lim["period"], lim["members"], lim["max_share"], 1.0)
+        if lim["min_share"] is not None:
+            share_row(lim["commodity"], lim["period"], lim["members"], lim["min_share"], -1.0)
+    A_ub = sp.csr_matrix((uv, (ur, uc)), shape=(row, nvar)) if row else None
+
+    res = linprog(
+        c, A_ub=A_ub, b_ub=np.array(b_ub) if row else None, A_eq=A_eq if nn else None,
+        b_eq=b_eq if nn else None, bounds=list(zip(np.zeros(nvar), ub, strict=True)), method="highs",
+    )
+    if res.status != 0:
+        raise RuntimeError(f"reference LP not solved: {res.message}")
+    x = res.x
+    return Reference(
+        objective=float(res.fun),
+        flows={f: float(x[j]) for j, f in enumerate(F)},
+        shortfalls={n: float(x[nf + i]) for i, n in enumerate(N)},
+        status=res.status,
+        message=res.message,
+    )
+
+
+def reference_optimum(input_xlsx: str | Path) -> float:
+    """The optimal objective (costs + risk term + shortfall penalties) of the workbook's LP."""
+    return reference_solve(input_xlsx).objective
