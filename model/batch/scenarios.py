@@ -1,0 +1,294 @@
+"""Scenario overrides: apply the rows of the `Scenarios` sheet to a copy of the base data.
+
+A scenario is every Scenarios row with its name, applied in sheet order to `data.copy()`.
+Each row names a sheet and a column (case-insensitive), an optional `where` filter
+(`column=value` conditions joined by `;`, a condition may list values with `,`; blank means every
+row) and an action: `set` (value parsed like a cell of that column), `scale` (multiply) or `add`.
+
+An override that matches no row, names an unknown sheet or column, or leaves the data invalid
+(`model.data.check` on the modified copy) raises `InputError` whose problems name the Scenarios
+row; the batch records it for that scenario only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.data import NUMERIC_KINDS, InputData, check
+from model.errors import InputError, Problem
+from model.io.cells import parse_kind, parse_number
+from model.schema import INPUT_BY_NAME, Sheet
+
+BASE = "base"
+CHANGE_COLUMNS = ["scenario", "scenarios_row", "sheet", "row", "column", "old", "new"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """One Scenarios row, as the loader parsed it."""
+
+    scenario: str
+    sheet: str
+    column: str
+    where: str | None
+    action: str
+    value: Any
+    row: int  # Excel row on the Scenarios sheet
+
+
+def scenario_names(data: InputData) -> list[str]:
+    """Scenario names in order of first appearance (blank names are skipped)."""
+    names: list[str] = []
+    for name in data.scenarios["scenario"]:
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    return names
+
+
+def overrides_for(data: InputData, name: str) -> list[Override]:
+    table = data.scenarios
+    rows = table[table["scenario"] == name]
+    return [
+        Override(
+            r.scenario,
+            r.sheet,
+            r.column,
+            _blank_to_none(r.where),
+            r.action,
+            _blank_to_none(r.value),
+            int(r.row),
+        )
+        for r in rows.itertuples(index=False)
+    ]
+
+
+def _blank_to_none(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def apply_scenario(base: InputData, name: str) -> tuple[InputData, pd.DataFrame]:
+    """The base data with scenario `name` applied, and the cells it changed (CHANGE_COLUMNS).
+
+    `name == "base"` with no Scenarios rows of that name returns an unchanged copy."""
+    overrides = overrides_for(base, name)
+    if not overrides and name != BASE:
+        raise InputError(
+            Problem("Scenarios", None, "scenario", name, "no Scenarios row has this name")
+        )
+    return apply_overrides(base, overrides)
+
+
+def apply_overrides(base: InputData, overrides: list[Override]) -> tuple[InputData, pd.DataFrame]:
+    data = base.copy()
+    changes: list[dict] = []
+    problems: list[Problem] = []
+    for ov in overrides:
+        try:
+            changes.extend(_apply_one(data, ov))
+        except _OverrideError as exc:
+            problems.append(
+                Problem(
+                    "Scenarios", ov.row, exc.column, exc.value, f"scenario '{ov.scenario}': {exc}"
+                )
+            )
+    if problems:
+        raise InputError(problems)
+    if overrides:
+        invalid = check(data)
+        if invalid:
+            raise InputError([_blame(p, overrides, changes) for p in invalid])
+    table = pd.DataFrame(changes, columns=CHANGE_COLUMNS)
+    return data, net_changes(table)
+
+
+def net_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """One row per changed cell: the base value and the final value (cells set back are dropped)."""
+    if changes.empty:
+        return changes
+    key = ["sheet", "row", "column"]
+    first = changes.groupby(key, sort=False).head(1).set_index(key)
+    last = changes.groupby(key, sort=False).tail(1).set_index(key)
+    out = first.copy()
+    out["new"] = last["new"]
+    out["scenarios_row"] = last["scenarios_row"]
+    out = out.reset_index()[CHANGE_COLUMNS]
+    same = [_same(a, b) for a, b in zip(out["old"], out["new"], strict=True)]
+    return out[~np.array(same, dtype=bool)].reset_index(drop=True)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _isblank(a) and _isblank(b):
+        return True
+    if _isblank(a) or _isblank(b):
+        return False
+    return a == b
+
+
+def _isblank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _blame(problem: Problem, overrides: list[Override], changes: list[dict]) -> Problem:
+    """Name the Scenarios row whose change made `problem` (the last one touching that cell or row)."""
+    rows = [
+        c["scenarios_row"]
+        for c in changes
+        if c["sheet"] == problem.sheet
+        and c["row"] == problem.row
+        and (problem.column is None or c["column"] == problem.column)
+    ]
+    if not rows:
+        rows = [
+            c["scenarios_row"]
+            for c in changes
+            if c["sheet"] == problem.sheet and c["row"] == problem.row
+        ]
+    if not rows:
+        rows = [c["scenarios_row"] for c in changes if c["sheet"] == problem.sheet] or [
+            overrides[-1].row
+        ]
+    name = overrides[0].scenario
+    return Problem(
+        "Scenarios", rows[-1], None, None, f"scenario '{name}' makes the data invalid: {problem}"
+    )
+
+
+class _OverrideError(Exception):
+    def __init__(self, message: str, column: str | None = None, value: Any = None):
+        super().__init__(message)
+        self.column = column
+        self.value = value
+
+
+def _sheet_spec(name: str, data: InputData) -> Sheet:
+    wanted = str(name or "").strip().lower()
+    for sheet in data.tables:
+        if sheet.lower() == wanted and sheet in INPUT_BY_NAME:
+            return INPUT_BY_NAME[sheet]
+    known = ", ".join(INPUT_BY_NAME)
+    raise _OverrideError(f"unknown sheet; scenarios can change: {known}", "sheet", name)
+
+
+def _column(spec: Sheet, name: Any, what: str = "column") -> str:
+    wanted = str(name or "").strip().lower()
+    for col in spec.column_names:
+        if col.lower() == wanted:
+            return col
+    raise _OverrideError(
+        f"unknown column of sheet {spec.name}; its columns: {', '.join(spec.column_names)}",
+        what,
+        name,
+    )
+
+
+def parse_where(spec: Sheet, table: pd.DataFrame, where: str | None) -> np.ndarray:
+    """Boolean mask of the rows of `table` that satisfy every `column=v1,v2` condition of `where`."""
+    mask = np.ones(len(table), dtype=bool)
+    if where is None:
+        return mask
+    for cond in str(where).split(";"):
+        if not cond.strip():
+            continue
+        if "=" not in cond:
+            raise _OverrideError(
+                f"condition '{cond.strip()}' must look like column=value", "where", where
+            )
+        left, right = cond.split("=", 1)
+        col = _column(spec, left.strip(), "where")
+        kind = spec.column(col).kind
+        values = [v.strip() for v in right.split(",")]
+        hit = np.zeros(len(table), dtype=bool)
+        cells = table[col]
+        for text in values:
+            if text == "":
+                hit |= cells.isna().to_numpy()
+            elif kind in NUMERIC_KINDS:
+                number, error = parse_number(text, percent=kind == "share")
+                if error:
+                    raise _OverrideError(f"condition {col}={text}: {error}", "where", where)
+                hit |= np.isclose(cells.to_numpy(dtype=float), number, rtol=0, atol=1e-9)
+            else:
+                hit |= (
+                    cells.astype("object").map(lambda v: None if v is None else str(v)) == text
+                ).to_numpy()
+        mask &= hit
+    return mask
+
+
+def _apply_one(data: InputData, ov: Override) -> list[dict]:
+    spec = _sheet_spec(ov.sheet, data)
+    col = _column(spec, ov.column)
+    kind = spec.column(col).kind
+    table = data.tables[spec.name]
+    mask = parse_where(spec, table, ov.where)
+    if not mask.any():
+        raise _OverrideError(
+            f"where '{ov.where or ''}' matches no row of sheet {spec.name}", "where", ov.where
+        )
+    old = table.loc[mask, col].tolist()
+    if ov.action == "set":
+        value, error = parse_kind(ov.value, kind, spec.column(col).choices)
+        if error:
+            raise _OverrideError(f"value for {spec.name}.{col} {error}", "value", ov.value)
+        if kind in NUMERIC_KINDS:
+            value = np.nan if value is None else float(value)
+        new = [value] * int(mask.sum())
+    elif ov.action in ("scale", "add"):
+        if kind not in NUMERIC_KINDS:
+            raise _OverrideError(
+                f"{ov.action} needs a numeric column; {spec.name}.{col} is {kind}",
+                "action",
+                ov.action,
+            )
+        number, error = parse_number(ov.value)
+        if error or number is None:
+            raise _OverrideError(
+                f"{ov.action} needs a number ({error or 'blank'})", "value", ov.value
+            )
+        current = table.loc[mask, col].to_numpy(dtype=float)
+        if np.isnan(current).any():
+            raise _OverrideError(
+                f"cannot {ov.action} a blank {spec.name}.{col} cell (a blank is not zero); use set",
+                "action",
+                ov.action,
+            )
+        new = list(current * number if ov.action == "scale" else current + number)
+    else:
+        raise _OverrideError("action must be set, scale or add", "action", ov.action)
+    if kind in NUMERIC_KINDS:
+        table.loc[mask, col] = np.asarray(new, dtype=float)
+    else:
+        table[col] = table[col].astype("object")
+        idx = table.index[mask]
+        for i, v in zip(idx, new, strict=True):
+            table.at[i, col] = v
+    rows = table.loc[mask, "row"].tolist()
+    return [
+        {
+            "scenario": ov.scenario,
+            "scenarios_row": ov.row,
+            "sheet": spec.name,
+            "row": int(r),
+            "column": col,
+            "old": _plain(o),
+            "new": _plain(n),
+        }
+        for r, o, n in zip(rows, old, new, strict=True)
+    ]
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.floating):
+        v = float(v)
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
