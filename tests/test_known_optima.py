@@ -288,10 +288,8 @@ def test_penalty_below_cost_leaves_all_demand_unmet(tmp_path, run_cli):
 # --------------------------------------------------------------------------- nothing to do
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: with no Demand the LP has no rows or columns; "
-                   "HiGHS says 'Model empty' and the engine reports numerical_trouble (exit 5) "
-                   "instead of an optimal empty plan")
 def test_workbook_without_demand_is_an_optimal_empty_plan(tmp_path, run_cli):
+    # no Demand: the LP has no rows or columns (HiGHS: "Model empty"); still an optimal plan
     sheets = shortfall_sheets()
     sheets["Demand"] = [DEMAND_HDR]
     res = solve_both(tmp_path, run_cli, "no_demand", sheets)
@@ -413,3 +411,27 @@ def test_checker_flags_a_hidden_shortfall(tmp_path):
     assert any(p.startswith("Shortfalls: ('USA', 'LI', 2026)") for p in problems), problems
     bad = edited(plan, tmp_path / "bad2.xlsx", "Summary", lambda rows: set_metric(rows, "status", "optimal"))
     assert any("status 'optimal'" in p for p in check_plan(inp, bad))
+
+
+# --------------------------------------------------------------------------- share floors, risk
+
+
+def test_share_floor_forces_the_dearer_ally(tmp_path, run_cli):
+    # cap 0.4 alone gives CHN 40 / AUS 60; a Pax Silica floor of 70% moves 10 more to AUS (+20 each)
+    sheets = china_cap_sheets(0.4)
+    sheets["ShareLimits"] = [["commodity", "period", "source", "min_share", "max_share"],
+                             [None, None, "Pax Silica", 0.7, None]]
+    res = solve_both(tmp_path, run_cli, "floor", sheets)
+    assert_objective(res, 500 + 30 * 10 + 70 * 30, total_cost=2900.0)
+    row = china_row(res)
+    assert float(row["china_share"]) == pytest.approx(0.3, abs=1e-9)
+    assert not truthy(row["binding"])  # the floor, not the cap, limits the plan
+
+
+def test_risk_term_is_in_the_objective_not_in_total_cost(tmp_path, run_cli):
+    # risk_weight 100: CHN costs 10 + 100 x 0.9 = 100 per unit, AUS 30 + 100 x 0.1 = 40, so AUS
+    # (capacity 150) serves USA 100 and CHN's own 50: objective 150 x 40, total cost 150 x 30
+    sheets = china_cap_sheets(None, aus_capacity=150)
+    sheets["Settings"] = [["setting", "value"], ["risk_weight", 100]]
+    res = solve_both(tmp_path, run_cli, "risk", sheets)
+    assert_objective(res, 6000.0, total_cost=4500.0)

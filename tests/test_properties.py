@@ -7,6 +7,7 @@ engine-independent checker and scipy reference LP in tests/independent.
 from __future__ import annotations
 
 import copy
+import os
 import random
 import tempfile
 from pathlib import Path
@@ -23,8 +24,12 @@ from tests.independent.reference_lp import reference_optimum
 from tests.workbooks import write_workbook
 
 PERIODS = [2026, 2027]
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                    derandomize=False)
+# SOURCING_PROPERTY_EXAMPLES=500 pytest tests/test_properties.py  for a deeper (nightly) run
+FACTOR = int(os.environ.get("SOURCING_PROPERTY_EXAMPLES", "0")) or None
+
+
+def examples(n: int):
+    return settings(max_examples=FACTOR or n, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 Sheets = dict[str, list[list[Any]]]
 
@@ -194,7 +199,7 @@ def shuffled(sheets: Sheets, rnd: random.Random) -> Sheets:
 # --------------------------------------------------------------------------- properties
 
 
-@SETTINGS
+@examples(30)
 @given(workbooks())
 def test_plan_is_feasible_optimal_and_dual_matches(sheets):
     with tempfile.TemporaryDirectory() as d:
@@ -211,14 +216,14 @@ def test_plan_is_feasible_optimal_and_dual_matches(sheets):
         assert close(float(metric["objective"]), ref)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(25)
 @given(workbooks(), st.sampled_from([0.5, 3.0, 10.0]))
 def test_scaling_every_cost_scales_the_objective(sheets, k):
     base = api_objective(sheets)
     assert close(api_objective(scaled(sheets, k)), k * base)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(25)
 @given(workbooks(), st.randoms(use_true_random=False))
 def test_order_of_rows_columns_and_sheets_changes_nothing(sheets, rnd):
     assert close(api_objective(shuffled(sheets, rnd)), api_objective(sheets))
@@ -264,7 +269,7 @@ def loosen(sheets: Sheets, how: str, pick: int) -> Sheets | None:
     return out
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(30)
 @given(workbooks(), st.sampled_from(LOOSENINGS), st.integers(0, 20))
 def test_loosening_a_constraint_never_raises_the_objective(sheets, how, pick):
     looser = loosen(sheets, how, pick)

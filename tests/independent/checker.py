@@ -168,6 +168,17 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
     if status == "optimal_with_shortfall" and total_u <= 1e-9:
         v.append("Summary.status 'optimal_with_shortfall' but all demand is met")
 
+    # ---------------------------------------------------------------- Shares reports
+    for i, r in enumerate(plan.get("shares", []), start=2):
+        k, t, src = _code(r.get("commodity")), _period(r.get("period")), _code(r.get("source"))
+        q, share = _num(r.get("quantity")), _num(r.get("share"))
+        actual = by_source[(k, t)].get(src, 0.0)
+        if q is None or not _close(q, actual, tol, S.get((k, t), 0.0)):
+            v.append(f"Shares row {i}: {src} supplies {q} of {k} in {t} but flows give {actual}")
+        total = S.get((k, t), 0.0)
+        if share is not None and total > tol and not _close(share, actual / total, tol * 10):
+            v.append(f"Shares row {i}: share {share} but flows give {actual / total}")
+
     # ---------------------------------------------------------------- ChinaShare reports
     for i, r in enumerate(plan.get("chinashare", []), start=2):
         k, t = _code(r.get("commodity")), _period(r.get("period"))
