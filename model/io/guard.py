@@ -1,11 +1,27 @@
 """Checks on the input file before any parser touches it, and plain words for parser failures.
 
-Limits (README "What happens when"): see the constants below.
+Everything here runs before openpyxl opens the file, so a hostile file is refused by a cheap,
+bounded check instead of a parser that may hang, exhaust memory or read other files.
+
+Limits (README "What happens when"; the constants below are the documented values):
+
+* the file on disk is at most ``MAX_FILE_BYTES`` (200 MiB);
+* the zip archive has at most ``MAX_ZIP_ENTRIES`` (10,000) parts, which together unpack to at
+  most ``MAX_UNCOMPRESSED_BYTES`` (1 GiB), and no part above 1 MiB unpacked is compressed more
+  than ``MAX_COMPRESSION_RATIO`` (200:1) -- real workbooks stay well under 100:1. The sizes are
+  the ones the archive declares; Python's zipfile never unpacks more than the declared size and
+  rejects a part whose content disagrees with it (CRC), so a lying header cannot get past this;
+* no XML part may contain a document type declaration (``<!DOCTYPE``) or an entity declaration
+  (``<!ENTITY``). Excel never writes them; they are how XML entity bombs ("billion laughs") and
+  external-entity attacks work. openpyxl parses some parts with defusedxml but streams worksheets
+  through the standard library parser, so this scan is what protects the worksheets;
+* openpyxl must be running with defusedxml (``openpyxl.xml.DEFUSEDXML``); if it is not, no
+  workbook is read at all.
 """
 
 from __future__ import annotations
 
-import os
+import stat
 import zipfile
 from pathlib import Path
 
@@ -15,36 +31,103 @@ MAX_FILE_BYTES = 200 * 1024 * 1024  # 200 MiB on disk
 MAX_ZIP_ENTRIES = 10_000
 MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024  # 1 GiB once unpacked
 MAX_COMPRESSION_RATIO = 200  # per entry, for entries above 1 MiB unpacked
+RATIO_FLOOR_BYTES = 2**20  # entries smaller than this unpacked are never called bombs
+
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+_FORBIDDEN = tuple(
+    marker.encode(encoding)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+)
+_OVERLAP = max(len(m) for m in _FORBIDDEN)
+_CHUNK = 1 << 20
+
+
+def require_defusedxml() -> None:
+    """Refuse to read any workbook unless openpyxl parses XML through defusedxml."""
+    import openpyxl.xml
+
+    if openpyxl.xml.DEFUSEDXML is not True:
+        raise InputError("refusing to read workbooks: the XML safety package defusedxml is not active in "
+                         "openpyxl (install defusedxml into this Python environment)")
 
 
 def check_input_file(path: Path) -> None:
     """Raise InputError with a one-line reason when `path` is not a readable, sane xlsx archive."""
+    require_defusedxml()
+    path = Path(path)
     name = path.name
     if name.startswith("~$"):
-        raise InputError(f"{name} is an Excel lock file, not a workbook; open '{name[2:]}' instead")
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
+        raise InputError(f"{name} is an Excel lock file (Excel creates it while '{name[2:]}' is open), "
+                         f"not a workbook; use '{name[2:]}' instead")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (the folder cannot be read)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path} is a folder, not a workbook")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: permission denied (the file cannot be read)")
-    size = path.stat().st_size
+    if not stat.S_ISREG(info.st_mode):
+        # a pipe would block forever, a device could be endless
+        raise InputError(f"{path} is not a regular file (a pipe, device or socket), not a workbook")
+    size = info.st_size
     if size == 0:
         raise InputError(f"{name} is empty (0 bytes), not a workbook")
     if size > MAX_FILE_BYTES:
         raise InputError(f"{name} is {size / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
-    with path.open("rb") as handle:
-        head = handle.read(8)
+    head = _read_head(path)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError(f"{name} is a legacy .xls (or encrypted) workbook; save it as .xlsx in Excel")
+        raise InputError(f"{name} is a legacy .xls (or password-protected) workbook; "
+                         "save it as .xlsx (Excel Workbook) without a password")
     if not head.startswith(b"PK"):
-        kind = "an HTML page" if head.lstrip().lower().startswith((b"<!do", b"<htm", b"<?xm")) else "text or CSV"
-        raise InputError(f"{name} is not an .xlsx workbook (it looks like {kind}); save it as .xlsx")
+        raise InputError(f"{name} is not an .xlsx workbook (it looks like {_looks_like(head)}); "
+                         "open it in Excel and save it as .xlsx")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{name} is not a valid .xlsx workbook (damaged zip archive: {exc})") from None
+            _check_sizes(name, infos)
+            names = {i.filename for i in infos}
+            if "xl/workbook.bin" in names:
+                raise InputError(f"{name} is a binary .xlsb workbook; save it as .xlsx")
+            if "xl/workbook.xml" not in names:
+                raise InputError(f"{name} is a zip archive but not an Excel workbook (no xl/workbook.xml)")
+            _scan_xml_parts(name, archive, infos)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
+            ValueError, OSError) as exc:
+        raise InputError(f"{name} is not a valid .xlsx workbook (damaged or unsupported zip archive: "
+                         f"{str(exc)[:120]})") from None
+
+
+def _read_head(path: Path) -> bytes:
+    """Read the first bytes by actually opening the file: os.access is wrong for root and ACLs."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(512)
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (the file cannot be read)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _looks_like(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<table")):
+        return "an HTML page"
+    if text.startswith(b"<?xml") or text.startswith(b"<"):
+        return "an XML file (perhaps the Excel 2003 XML format)"
+    if text.startswith(b"%pdf"):
+        return "a PDF"
+    if b"\x00" in head:
+        return "a binary file of another kind"
+    return "text or CSV"
+
+
+def _check_sizes(name: str, infos: list[zipfile.ZipInfo]) -> None:
     if len(infos) > MAX_ZIP_ENTRIES:
         raise InputError(f"{name} has {len(infos)} parts; the limit is {MAX_ZIP_ENTRIES} (possible zip bomb)")
     total = sum(i.file_size for i in infos)
@@ -52,14 +135,30 @@ def check_input_file(path: Path) -> None:
         raise InputError(f"{name} unpacks to {total / 2**20:.0f} MiB; the limit is "
                          f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB (possible zip bomb)")
     for info in infos:
-        if info.file_size > 2**20 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise InputError(f"{name}: part {info.filename} is compressed {info.file_size // max(info.compress_size, 1)}"
-                             f":1; the limit is {MAX_COMPRESSION_RATIO}:1 (possible zip bomb)")
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
-        raise InputError(f"{name} is a zip archive but not an Excel workbook (no xl/workbook.xml)")
-    if "xl/workbook.bin" in names:
-        raise InputError(f"{name} is a binary .xlsb workbook; save it as .xlsx")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise InputError(f"{name}: part {info.filename} is compressed {ratio:.0f}:1; the limit is "
+                             f"{MAX_COMPRESSION_RATIO}:1 (possible zip bomb)")
+
+
+def _scan_xml_parts(name: str, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse DTDs and entity declarations in any XML part, streaming (bounded memory)."""
+    for info in infos:
+        if info.is_dir() or not info.filename.lower().endswith(XML_SUFFIXES):
+            continue
+        tail = b""
+        with archive.open(info) as part:
+            while True:
+                chunk = part.read(_CHUNK)
+                if not chunk:
+                    break
+                window = tail + chunk
+                if any(marker in window for marker in _FORBIDDEN):
+                    raise InputError(
+                        f"{name}: part {info.filename} contains an XML DOCTYPE or ENTITY declaration, which "
+                        "is refused for safety (XML entity bomb or external-entity attack); Excel never "
+                        "writes these, so re-save the data in a fresh workbook")
+                tail = window[-_OVERLAP:]
 
 
 def explain_open_error(path: Path, exc: Exception) -> str:
@@ -70,4 +169,8 @@ def explain_open_error(path: Path, exc: Exception) -> str:
                                                    "DTDForbidden", "NotSupportedError"}:
         return (f"{path.name} contains XML entity declarations or external references, which are refused "
                 "for safety (an XML bomb or a file crafted to read other files); re-save it in Excel")
+    if kind == "ParseError":
+        return f"{path.name} is damaged: one of its XML parts is not well-formed ({str(exc)[:120]})"
+    if kind == "InvalidFileException":
+        return f"{path.name} cannot be read as an .xlsx workbook ({str(exc)[:160]})"
     return f"{path.name} cannot be read as an .xlsx workbook ({kind}: {str(exc)[:160]})"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from model.errors import InputError, Problem
 from model.io import guard
@@ -114,7 +114,9 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem]):
     positions: dict[str, int] = {}
     formulas: list[tuple[str, int, str, str]] = []
     header_seen = False
-    for cells in ws.iter_rows():
+    # read-only iter_rows yields every row from 1 in order (missing rows as empty tuples), so the
+    # position is the Excel row number even where a row holds no cell we read
+    for row_number, cells in enumerate(ws.iter_rows(), start=1):
         if not header_seen:
             if all(is_blank(getattr(c, "value", None)) for c in cells):
                 continue
@@ -127,33 +129,29 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem]):
                     continue
                 letter = get_column_letter(idx + 1)
                 if name in table.columns:
-                    problems.append(Problem(spec.name, cell.row, name, None,
+                    problems.append(Problem(spec.name, row_number, name, None,
                                             f"two header cells name this column ({table.columns[name]}"
-                                            f" and {letter}); delete or rename one"))
+                                            f"{row_number} and {letter}{row_number}); delete or rename one"))
                     continue
                 table.columns[name] = letter
                 positions[name] = idx
             table.values = {name: [] for name in table.columns}
             continue
         row_values: dict[str, Any] = {}
-        row_number = None
         for name, idx in positions.items():
             cell = cells[idx] if idx < len(cells) else None
             value = getattr(cell, "value", None)
-            if cell is not None and getattr(cell, "row", None) is not None:
-                row_number = cell.row
             dtype = getattr(cell, "data_type", None)
             if dtype == "e":
-                problems.append(Problem(spec.name, cell.row, name, value,
-                                        f"cell {table.columns[name]}{cell.row} holds an Excel error"))
+                problems.append(Problem(spec.name, row_number, name, value,
+                                        f"cell {table.columns[name]}{row_number} holds an Excel error"))
                 value = _ErrorCell(str(value))
             elif dtype == "f":
-                formulas.append((name, cell.row, table.columns[name], str(value)))
+                text = getattr(value, "text", value)  # array formulas carry their text in .text
+                formulas.append((name, row_number, table.columns[name], str(text)))
             row_values[name] = value
         if all(is_blank(v) for v in row_values.values()):
             continue
-        if row_number is None:
-            row_number = next((c.row for c in cells if getattr(c, "row", None)), None)
         table.rows.append(row_number)
         for name in table.columns:
             table.values[name].append(row_values.get(name))
@@ -167,26 +165,43 @@ class _ErrorCell(str):
 def _fill_cached_values(path: Path, tables: dict[str, RawTable],
                         formula_cells: dict[str, list[tuple[str, int, str, str]]],
                         problems: list[Problem]) -> None:
-    """Replace formulas by the values Excel cached for them; name formulas that have none."""
+    """Replace formulas by the values Excel cached for them; name formulas that have none.
+
+    One streaming pass per sheet that holds formulas (read-only random access would re-parse the
+    sheet for every cell), over the rows from the first to the last formula only.
+    """
     wb = _open(path, data_only=True)
     try:
         for sheet, cells in formula_cells.items():
             table = tables[sheet]
             ws = wb[table.title]
+            ws.reset_dimensions()
             index = {row: i for i, row in enumerate(table.rows)}
-            for name, row, letter, formula in cells:
-                cached = ws[f"{letter}{row}"].value
-                if cached is None:
-                    problems.append(Problem(sheet, row, name, formula,
-                                            f"cell {letter}{row} is a formula with no saved value; open "
-                                            "and save the file in Excel or LibreOffice, or type the value"))
-                    cached = _ErrorCell(formula)
-                elif isinstance(cached, str) and cached.startswith("#"):
-                    problems.append(Problem(sheet, row, name, cached,
-                                            f"cell {letter}{row} is a formula whose result is an Excel error"))
-                    cached = _ErrorCell(cached)
-                if row in index:
-                    table.values[name][index[row]] = cached
+            by_row: dict[int, list[tuple[str, int, str, str]]] = {}
+            for item in cells:
+                by_row.setdefault(item[1], []).append(item)
+            first, last = min(by_row), max(by_row)
+            for row, row_cells in enumerate(ws.iter_rows(min_row=first, max_row=last), start=first):
+                for name, _, letter, formula in by_row.get(row, ()):
+                    idx = column_index_from_string(letter) - 1
+                    cell = row_cells[idx] if idx < len(row_cells) else None
+                    cached = getattr(cell, "value", None)
+                    if cached is None:
+                        problems.append(Problem(sheet, row, name, formula,
+                                                f"cell {letter}{row} is a formula with no saved value (the file "
+                                                "was written by a program that does not calculate); open and "
+                                                "save it in Excel or LibreOffice, or type the value"))
+                        cached = _ErrorCell(formula)
+                    elif getattr(cell, "data_type", None) == "e":
+                        problems.append(Problem(sheet, row, name, cached,
+                                                f"cell {letter}{row} is a formula whose result is an Excel error"))
+                        cached = _ErrorCell(str(cached))
+                    if row in index:
+                        table.values[name][index[row]] = cached
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{path.name}: the workbook is damaged and cannot be read ({_plain(exc)})") from None
     finally:
         wb.close()
 
