@@ -253,11 +253,13 @@ def run_jobs(
             _run_processes(base, chunks, workers, finished)
         else:
             _STATE["base"] = base
+            _STATE.pop("session", None)  # this run is one worker with its own session
             try:
                 for i, chunk in enumerate(chunks):
                     finished(i, run_chunk(chunk, base))
             finally:
                 _STATE.pop("base", None)
+                _STATE.pop("session", None)
     except KeyboardInterrupt:
         interrupted = True
     finally:
