@@ -70,18 +70,27 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @output_option(DEFAULT_OUTPUT)
 @click.option("--no-shortfall", is_flag=True, help="Strict mode: forbid unmet demand; explain infeasibility.")
 @click.option("--time-limit", type=float, default=None, help="Solver time limit in seconds.")
+@click.option("--write-back", is_flag=True, help="Add the plan as 'Plan ...' sheets to WORKBOOK itself "
+              "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored.")
 @guarded
-def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None) -> None:
+def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None,
+          write_back: bool = False) -> None:
     """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx)."""
     from model.api import solve as solve_data
     from model.data import load_workbook
     from model.io.writer import write_plan
 
+    if write_back:
+        from model.report.writeback import check_write_back, write_back_and_report
+
+        check_write_back(workbook)  # refuse before solving when the workbook cannot take the plan
     data = load_workbook(workbook)
     for warning in data.warnings:
         say(f"warning: {warning}")
     plan = solve_data(data, no_shortfall=no_shortfall, time_limit_s=time_limit)
-    if plan.has_plan:
+    if plan.has_plan and write_back:
+        output = write_back_and_report(plan, workbook)
+    elif plan.has_plan:
         write_plan(plan, output, inputs=[workbook])
     report(plan, output if plan.has_plan else None)
     sys.exit(EXIT_CODES[plan.status])
