@@ -109,12 +109,35 @@ def report(plan, output: Path | None) -> None:
         binding = binding[binding["binding"]]
         if len(binding):
             say(f"China caps at their limit: {len(binding)} (commodity, period) pair(s); see ChinaShare")
+    explain_outcome(plan)
     if "Infeasibility" in plan.tables:
-        say("no plan meets all demand (strict mode). What cannot be covered:")
-        for line in plan.tables["Infeasibility"]["explanation"].head(20):
+        say("no plan meets all demand (strict mode). What cannot be covered, and the input cells in conflict:")
+        lines = plan.tables["Infeasibility"]["explanation"]
+        for line in lines.head(20):
             say(f"  - {line}")
+        if len(lines) > 20:
+            say(f"  ... and {len(lines) - 20} more; run without --no-shortfall to see the least shortfall "
+                "in the Shortfalls sheet")
     if output is not None:
         say(f"plan written to {output}")
+
+
+def explain_outcome(plan) -> None:
+    """One line on what a status other than optimal means (docs/solver_outcomes.md)."""
+    from model.status import Status
+
+    solver = f"HiGHS: {plan.solution.model_status}" if plan.solution is not None else "HiGHS"
+    if plan.status == Status.SUBOPTIMAL:
+        say(f"WARNING: the solver stopped at its limit ({solver}) with a feasible plan that is not proven "
+            "optimal; it is written with status suboptimal. Raise --time-limit (or Settings time_limit_s).")
+    elif plan.status == Status.TIME_LIMIT_NO_PLAN:
+        say(f"the solver stopped at its limit ({solver}) before finding any feasible plan; nothing was "
+            "written. Raise --time-limit (or Settings time_limit_s).")
+    elif plan.status == Status.NUMERICAL_TROUBLE:
+        say(f"the solver ran into numerical trouble ({solver}); nothing was written. Look for extreme "
+            "magnitudes (huge or tiny capacities, costs, penalties) and rescale units.")
+    elif plan.status == Status.INFEASIBLE:
+        say("nothing was written.")
 
 
 @main.command()

@@ -140,15 +140,7 @@ class HighsSession:
         info = h.getInfo()
         name = h.modelStatusToString(ms)
         has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if ms == highspy.HighsModelStatus.kOptimal:
-            status = Status.OPTIMAL
-        elif ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            status = Status.INFEASIBLE
-        elif ms in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kIterationLimit,
-                    highspy.HighsModelStatus.kInterrupt):
-            status = Status.SUBOPTIMAL if has_primal else Status.TIME_LIMIT_NO_PLAN
-        else:
-            status = Status.NUMERICAL_TROUBLE
+        status = status_from_highs(ms, has_primal)
         if status not in (Status.OPTIMAL, Status.SUBOPTIMAL):
             return Solution(status, name, None, None, None, None, float("nan"), float("nan"),
                             iterations, seconds, warm)
@@ -165,6 +157,30 @@ class HighsSession:
     def _check(status: highspy.HighsStatus, what: str) -> None:
         if status == highspy.HighsStatus.kError:
             raise RuntimeError(f"HiGHS {what} failed")
+
+
+_MS = highspy.HighsModelStatus
+_STOPPED_EARLY = {_MS.kTimeLimit, _MS.kIterationLimit, _MS.kInterrupt, _MS.kHighsInterrupt, _MS.kSolutionLimit}
+
+
+def status_from_highs(model_status: highspy.HighsModelStatus, has_primal: bool) -> Status:
+    """Our run status from HiGHS's model status (docs/solver_outcomes.md). A pure function.
+
+    Only a proven optimum is OPTIMAL (optimal_with_shortfall is decided later from the shortfall).
+    A solver stopped early (time or iteration limit, interrupt) with a primal feasible point is
+    SUBOPTIMAL, without one TIME_LIMIT_NO_PLAN. This LP is never unbounded (costs >= 0, flows >= 0),
+    so "unbounded or infeasible" is infeasible. Anything else (kUnknown: e.g. optimal only for the
+    scaled model, kSolveError, kUnbounded, limits we never set) is NUMERICAL_TROUBLE: no plan.
+    """
+    if model_status == _MS.kOptimal:
+        return Status.OPTIMAL if has_primal else Status.NUMERICAL_TROUBLE
+    if model_status == _MS.kModelEmpty:
+        return Status.OPTIMAL  # nothing to decide: the empty plan is optimal
+    if model_status in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
+        return Status.INFEASIBLE
+    if model_status in _STOPPED_EARLY:
+        return Status.SUBOPTIMAL if has_primal else Status.TIME_LIMIT_NO_PLAN
+    return Status.NUMERICAL_TROUBLE
 
 
 _banner_shown = False
