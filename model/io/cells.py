@@ -8,9 +8,17 @@ The rules (also in the README, "What happens when"):
   (``"1,000"``, ``"12,500.5"``); anything else is an error. Share columns also accept a
   percentage (``"20%"`` is 0.2). Booleans, dates, NaN, infinities and magnitudes above 1e15 are
   errors, never silently converted.
-* Codes: text with surrounding spaces trimmed, kept exactly (``NA`` is Namibia, never missing).
-  A whole number typed as a number becomes its digits (``2026`` -> ``"2026"``).
-  Control characters and codes longer than 64 characters are errors.
+* Codes: text with surrounding spaces trimmed, kept exactly and case-sensitively. ``NA``,
+  ``NULL``, ``None``, ``nan``, ``N/A`` are codes like any other (``NA`` is Namibia), never
+  missing values: no pandas NA-guessing is ever applied. A whole number typed as a number
+  becomes its digits (``2026`` -> ``"2026"``). Codes longer than 64 characters are errors, and so
+  is any control or invisible formatting character (zero-width spaces, byte-order marks,
+  right-to-left overrides), because two codes that look the same must be the same.
+* Text (names, groups, notes): surrounding spaces trimmed; at most 1000 characters. Tabs and line
+  breaks inside are kept; other control characters (including Excel's escaped form such as
+  ``_x0007_``) and right-to-left override characters are errors naming the cell. Text is never
+  interpreted: a name such as ``=HYPERLINK(...)`` is kept as those characters and written back
+  to every output as literal text, never as a formula.
 * Integers (periods): a number or numeric text with no fractional part.
 * Error cells (``#REF!``, ``#N/A``...) are errors, never blank and never zero.
 """
@@ -26,7 +34,12 @@ from model.schema import MAX_ABS_NUMBER, MAX_CODE_LENGTH, MAX_TEXT_LENGTH
 
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 controls except tab and line feed, DEL, C1 controls, bidi overrides and isolates, and Excel's
+# _xHHHH_ escape of a C0 control (Excel writes control characters that way in shared strings)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|_x00[01][0-9a-fA-F]_")
+# codes additionally refuse tab/line feed and invisible formatting characters
+_CODE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+                           r"|_x00[01][0-9a-fA-F]_")
 _SPACES = " \t\r\n\u00a0\u2007\u202f"
 
 Parsed = tuple[Any, str | None]
@@ -84,10 +97,11 @@ def parse_code(value: Any) -> Parsed:
     if isinstance(value, (dt.datetime, dt.date)):
         return None, "must be a code, not a date"
     text = str(value).strip(_SPACES)
-    if _CONTROL.search(text):
-        return None, "contains control characters"
     if len(text) > MAX_CODE_LENGTH:
         return None, f"is longer than {MAX_CODE_LENGTH} characters"
+    bad = _CODE_CONTROL.search(text)
+    if bad:
+        return None, f"contains a control or invisible character ({_describe(bad.group())})"
     return text, None
 
 
@@ -97,11 +111,18 @@ def parse_text(value: Any) -> Parsed:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip(_SPACES)
-    if _CONTROL.search(text):
-        return None, "contains control characters"
     if len(text) > MAX_TEXT_LENGTH:
         return None, f"is longer than {MAX_TEXT_LENGTH} characters"
+    bad = _CONTROL.search(text)
+    if bad:
+        return None, f"contains a control character ({_describe(bad.group())})"
     return text, None
+
+
+def _describe(found: str) -> str:
+    if found.startswith("_x"):
+        return f"Excel escape {found}"
+    return f"U+{ord(found):04X}"
 
 
 def parse_choice(value: Any, choices: tuple[str, ...]) -> Parsed:

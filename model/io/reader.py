@@ -55,20 +55,23 @@ def read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     problems: list[Problem] = []
     tables: dict[str, RawTable] = {}
     formula_cells: dict[str, list[tuple[str, int, str, str]]] = {}
+    where = [""]  # the sheet and row being read, for a message if the file turns out damaged
     try:
         titles = _match_sheets(wb.sheetnames, problems)
         for spec in CONTRACT_SHEETS:
             title = titles.get(normalise_name(spec.name))
             if title is None:
                 continue
-            table, formulas = _read_sheet(wb[title], spec, problems)
+            where[0] = f"sheet '{title}'"
+            table, formulas = _read_sheet(wb[title], spec, problems, where)
             tables[spec.name] = table
             if formulas:
                 formula_cells[spec.name] = formulas
     except InputError:
         raise
     except Exception as exc:  # a malformed part found while streaming rows
-        raise InputError(f"{path.name}: the workbook is damaged and cannot be read ({_plain(exc)})") from None
+        raise InputError(f"{path.name}: {where[0] or 'the workbook'} is damaged and cannot be read "
+                         f"({_plain(exc)})") from None
     finally:
         wb.close()
     if formula_cells:
@@ -107,7 +110,7 @@ def _match_sheets(titles: list[str], problems: list[Problem]) -> dict[str, str]:
     return found
 
 
-def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem]):
+def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem], where: list[str]):
     ws.reset_dimensions()  # never trust the <dimension> record
     wanted = {normalise_name(c): c for c in spec.column_names}
     table = RawTable(sheet=spec.name, title=ws.title, columns={})
@@ -117,6 +120,7 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem]):
     # read-only iter_rows yields every row from 1 in order (missing rows as empty tuples), so the
     # position is the Excel row number even where a row holds no cell we read
     for row_number, cells in enumerate(ws.iter_rows(), start=1):
+        where[0] = f"sheet '{ws.title}' after row {row_number}"
         if not header_seen:
             if all(is_blank(getattr(c, "value", None)) for c in cells):
                 continue
