@@ -161,7 +161,7 @@ def test_iteration_limit_after_a_feasible_point_gives_a_suboptimal_plan(data, ge
 
 def test_suboptimal_is_never_relabelled_even_with_shortfall(data):
     # a suboptimal point may carry shortfall: it stays "suboptimal", not "optimal_with_shortfall"
-    for limit in (1, 5, 20, 60):
+    for limit in (1, 60):
         plan = solve(data, session=limited_session(limit))
         assert plan.status in (Status.SUBOPTIMAL, Status.TIME_LIMIT_NO_PLAN)
 
