@@ -4,7 +4,7 @@ Each parser returns ``(value, error_message)``; a blank cell gives ``(None, None
 The rules (also in the README, "What happens when"):
 
 * Numbers: Excel numbers are taken as they are. Text is accepted when it is a plain number after
-  trimming spaces (``" 42 "``, ``"1e3"``, ``"-0.5"``) or uses commas as thousands separators
+  trimming spaces (``" 42 "``, ``"1e3"``, ``"-0.5"``; ASCII digits only) or uses commas as thousands separators
   (``"1,000"``, ``"12,500.5"``); anything else is an error. Share columns also accept a
   percentage (``"20%"`` is 0.2). Booleans, dates, NaN, infinities and magnitudes above 1e15 are
   errors, never silently converted.
@@ -32,8 +32,8 @@ from typing import Any
 
 from model.schema import MAX_ABS_NUMBER, MAX_CODE_LENGTH, MAX_TEXT_LENGTH
 
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
 # C0 controls except tab and line feed, DEL, C1 controls, bidi overrides and isolates, and Excel's
 # _xHHHH_ escape of a C0 control (Excel writes control characters that way in shared strings)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|_x00[01][0-9a-fA-F]_")
