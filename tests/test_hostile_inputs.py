@@ -354,13 +354,28 @@ def test_zero_width_space_in_a_code_is_named(tmp_path):
 # ------------------------------------------------------------------ layout policies
 
 
-def test_merged_cells_read_blank_outside_the_top_left(tmp_path):
+def test_merged_cells_in_data_rows_are_named_once_per_range(tmp_path):
     def merge(wb):
         ws = wb["Supply"]
         ws["A3"] = None
-        ws.merge_cells("A2:A3")
+        ws.merge_cells("A2:A3")  # country typed once for two rows
+        ws.merge_cells("D3:E4")  # capacity and unit cost across two rows
+        ws.merge_cells("G1:H4")  # decoration outside the contract columns
     found = problems(hc.write_sheets(tmp_path / "merged.xlsx", tweak=merge))
-    assert found == ["Supply row 3, column country: is blank (cell A3); a value is required"]
+    assert found == [
+        "Supply row 3, column country: cell A3 is inside the merged cells A2:A3, so it has no value of its "
+        "own; unmerge them and fill every cell",
+        "Supply row 3, column unit_cost: cell E3 is inside the merged cells D3:E4, so it has no value of its "
+        "own; unmerge them and fill every cell",
+    ]
+
+
+def test_merged_header_names_only_its_first_column(tmp_path):
+    def merge(wb):
+        wb["Demand"]["D1"] = None
+        wb["Demand"].merge_cells("C1:D1")
+    assert "Demand, column quantity: column is missing (the header row of sheet 'Demand' must name it)" in \
+        problems(hc.write_sheets(tmp_path / "mh.xlsx", tweak=merge))
 
 
 def test_hidden_rows_are_data(tmp_path):

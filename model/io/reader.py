@@ -7,7 +7,10 @@ Policies (README "What happens when"):
   (trailing formatted rows included); hidden rows are data like any other.
 * The `<dimension>` record is not trusted: every row in the sheet is read.
 * Two headers naming the same contract column is an error naming both columns.
-* Merged cells: only the top-left cell of a merged range holds a value; the others read as blank.
+* Merged cells: only the top-left cell of a merged range holds a value. A data row whose contract
+  cell lies under a merge (not its top-left) is an error naming the range, once per range (unmerge
+  and fill every cell); merges in other columns or over otherwise blank rows are ignored, and a
+  merged header names only its top-left column.
 * Formula cells: the value Excel last calculated is used; a formula with no cached value (files
   written by tools other than Excel) is an error naming the cell, never read as blank or zero.
 * Error cells (`#REF!`, `#N/A`...) are errors naming the cell.
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
 from model.errors import InputError, Problem
 from model.io import guard
@@ -112,6 +115,8 @@ def _match_sheets(titles: list[str], problems: list[Problem]) -> dict[str, str]:
 
 def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem], where: list[str]):
     ws.reset_dimensions()  # never trust the <dimension> record
+    covered = _merged_cells(ws)
+    reported: set[str] = set()
     wanted = {normalise_name(c): c for c in spec.column_names}
     table = RawTable(sheet=spec.name, title=ws.title, columns={})
     positions: dict[str, int] = {}
@@ -156,10 +161,58 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem], where: list[str])
             row_values[name] = value
         if all(is_blank(v) for v in row_values.values()):
             continue
+        if covered:
+            for name, idx in positions.items():
+                merged = covered.get((row_number, idx + 1))
+                if merged is None:
+                    continue
+                if merged not in reported:
+                    reported.add(merged)
+                    problems.append(Problem(spec.name, row_number, name, None,
+                                            f"cell {table.columns[name]}{row_number} is inside the merged cells "
+                                            f"{merged}, so it has no value of its own; unmerge them and fill "
+                                            "every cell"))
+                row_values[name] = _ErrorCell(merged)  # reported once per range, not again as blank
         table.rows.append(row_number)
         for name in table.columns:
             table.values[name].append(row_values.get(name))
     return table, formulas
+
+
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]{1,3}[0-9]{1,7}:[A-Za-z]{1,3}[0-9]{1,7})\"")
+_MERGE_TAIL = 200
+MAX_MERGED_CELLS = 1_000_000  # covered cells tracked per sheet; beyond this the ranges are ignored
+
+
+def _merged_cells(ws: Any) -> dict[tuple[int, int], str]:
+    """(row, column) of every cell hidden under a merge (all but the top-left) -> its range.
+
+    openpyxl's read-only mode does not report merged ranges, so the `<mergeCell ref=...>`
+    records are found by one streaming scan of the worksheet part. If the private attributes
+    this needs ever disappear, merged cells simply read as blank (the previous policy).
+    """
+    archive = getattr(getattr(ws, "parent", None), "_archive", None)
+    part = getattr(ws, "_worksheet_path", None)
+    if archive is None or part is None:
+        return {}
+    covered: dict[tuple[int, int], str] = {}
+    tail = b""
+    with archive.open(part) as source:
+        while chunk := source.read(1 << 20):
+            window = tail + chunk
+            for match in _MERGE.finditer(window):
+                if match.end() <= len(tail):
+                    continue  # seen in the previous window
+                ref = match.group(1).decode().upper()
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
+                if (max_row - min_row + 1) * (max_col - min_col + 1) + len(covered) > MAX_MERGED_CELLS:
+                    continue
+                for row in range(min_row, max_row + 1):
+                    for col in range(min_col, max_col + 1):
+                        if (row, col) != (min_row, min_col):
+                            covered[(row, col)] = ref
+            tail = window[-_MERGE_TAIL:]
+    return covered
 
 
 class _ErrorCell(str):
