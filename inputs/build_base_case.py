@@ -409,7 +409,7 @@ def mat_shares(year: int) -> dict[str, V]:
     cn32 = V(float(re.search(r"2032 proj (\d+)", f.source).group(1)), (f.ref(),))
     cn = cn22 + (cn32 - cn22) * ((year - 2022) / 10)
     others = {c: A(f"share.LOGIC_MAT.{c}") for c in ("TWN", "KOR", "JPN", "USA", "SGP", "DEU", "ISR", "MYS")}
-    total = sum((o.value for o in others.values()))
+    total = sum(o.value for o in others.values())
     return {"CHN": cn, **{c: s * (100 - cn) / total for c, s in others.items()}}
 
 
@@ -727,7 +727,7 @@ def source_rows(tables: dict[str, Table]) -> list[list]:
     figs_by_line = {str(f.line): f for f in FIGS}
     for name in INPUT_ORDER:
         t = tables[name]
-        for i, (row, cells) in enumerate(zip(t.rows, t.cells)):
+        for i, (row, cells) in enumerate(zip(t.rows, t.cells, strict=True)):
             excel_row = i + 2
             item = " / ".join(str(v) for v in row[:3] if v is not None)
             for col, cell in cells.items():
