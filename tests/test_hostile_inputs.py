@@ -378,6 +378,40 @@ def test_merged_header_names_only_its_first_column(tmp_path):
         problems(hc.write_sheets(tmp_path / "mh.xlsx", tweak=merge))
 
 
+def test_row_numbered_beyond_excel_is_refused_quickly(tmp_path):
+    far = (b'<row r="900000000"><c r="A900000000" t="inlineStr"><is><t>USA</t></is></c></row>'
+           b"</sheetData>")
+    path = hc.patch_sheet(tmp_path / "far.xlsx", "Demand", b"</sheetData>", far)
+    start = time.monotonic()
+    message = only_problem(path)
+    assert time.monotonic() - start < 20  # walking to row 900,000,000 would never end
+    assert message == ("Demand: sheet 'Demand' has rows numbered beyond Excel's last row (1,048,576); the file "
+                       "was not saved by Excel and cannot be read")
+
+
+def test_stray_cells_far_right_do_not_slow_the_data_rows(tmp_path):
+    def stray(wb):
+        ws = wb["Supply"]
+        for row in range(2, 3000):
+            ws.cell(row, 16384).number_format = "0"  # formatted empty cells in column XFD
+    data = load_workbook(hc.write_sheets(tmp_path / "wide.xlsx", tweak=stray))
+    assert data["Supply"]["row"].tolist() == [2, 3, 4]
+
+
+def test_sheet_spanning_too_many_cells_before_its_header_is_refused(tmp_path, monkeypatch):
+    from model.io import reader
+
+    monkeypatch.setattr(reader, "MAX_SPANNED_CELLS", 100_000)
+
+    def stray(wb):
+        ws = wb["Demand"]
+        ws.insert_rows(1, 20)
+        for row in range(1, 20):
+            ws.cell(row, 16384).number_format = "0"
+    message = only_problem(hc.write_sheets(tmp_path / "wide.xlsx", tweak=stray))
+    assert message.startswith("Demand row 7: sheet 'Demand' spans more than 100,000 cells by this row")
+
+
 def test_hidden_rows_are_data(tmp_path):
     def hide(wb):
         wb["Supply"].row_dimensions[3].hidden = True

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from openpyxl.cell.read_only import EMPTY_CELL
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
 from model.errors import InputError, Problem
@@ -34,6 +35,8 @@ from model.io.cells import is_blank
 from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, Sheet
 
 CONTRACT_SHEETS: tuple[Sheet, ...] = (*INPUT_SHEETS, SCENARIOS_SHEET)
+EXCEL_MAX_ROWS = 1_048_576
+MAX_SPANNED_CELLS = 50_000_000  # row width x rows walked per sheet (1M rows x 50 columns)
 
 
 @dataclass
@@ -121,31 +124,44 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem], where: list[str])
     table = RawTable(sheet=spec.name, title=ws.title, columns={})
     positions: dict[str, int] = {}
     formulas: list[tuple[str, int, str, str]] = []
-    header_seen = False
     # read-only iter_rows yields every row from 1 in order (missing rows as empty tuples), so the
     # position is the Excel row number even where a row holds no cell we read
-    for row_number, cells in enumerate(ws.iter_rows(), start=1):
+    source = ws.iter_rows()
+    header = 0
+    for row_number, cells in _bounded_rows(ws, spec, source, 1):
         where[0] = f"sheet '{ws.title}' after row {row_number}"
-        if not header_seen:
-            if all(is_blank(getattr(c, "value", None)) for c in cells):
-                continue
-            header_seen = True
-            for idx, cell in enumerate(cells):
-                if is_blank(cell.value):
-                    continue
-                name = wanted.get(normalise_name(cell.value))
-                if name is None:
-                    continue
-                letter = get_column_letter(idx + 1)
-                if name in table.columns:
-                    problems.append(Problem(spec.name, row_number, name, None,
-                                            f"two header cells name this column ({table.columns[name]}"
-                                            f"{row_number} and {letter}{row_number}); delete or rename one"))
-                    continue
-                table.columns[name] = letter
-                positions[name] = idx
-            table.values = {name: [] for name in table.columns}
+        if all(is_blank(getattr(c, "value", None)) for c in cells):
             continue
+        header = row_number
+        for idx, cell in enumerate(cells):
+            if is_blank(cell.value):
+                continue
+            name = wanted.get(normalise_name(cell.value))
+            if name is None:
+                continue
+            letter = get_column_letter(idx + 1)
+            if name in table.columns:
+                problems.append(Problem(spec.name, row_number, name, None,
+                                        f"two header cells name this column ({table.columns[name]}"
+                                        f"{row_number} and {letter}{row_number}); delete or rename one"))
+                continue
+            table.columns[name] = letter
+            positions[name] = idx
+        break
+    source.close()  # releases the worksheet part opened by the header search
+    table.values = {name: [] for name in table.columns}
+    if not positions:
+        return table, formulas
+    # data rows: only as wide as the contract columns, however far right other cells reach
+    width = max(positions.values()) + 1
+    gap = None  # openpyxl fills missing rows with one shared tuple of empty cells: skip it at once
+    for row_number, cells in _bounded_rows(ws, spec, ws.iter_rows(min_row=header + 1, max_col=width), header + 1):
+        if cells is gap:
+            continue
+        if all(c is EMPTY_CELL for c in cells):
+            gap = cells
+            continue
+        where[0] = f"sheet '{ws.title}' after row {row_number - 1}"
         row_values: dict[str, Any] = {}
         for name, idx in positions.items():
             cell = cells[idx] if idx < len(cells) else None
@@ -215,6 +231,23 @@ def _merged_cells(ws: Any) -> dict[tuple[int, int], str]:
     return covered
 
 
+def _bounded_rows(ws: Any, spec: Sheet, rows: Any, first: int):
+    """Number the rows and stop crafted sheets that would take forever to walk: a row numbered
+    beyond Excel's last row, or more than MAX_SPANNED_CELLS cells spanned in all."""
+    spanned = 0
+    for row_number, cells in enumerate(rows, start=first):
+        if row_number > EXCEL_MAX_ROWS:
+            raise InputError([Problem(spec.name, None, None, None,
+                                      f"sheet '{ws.title}' has rows numbered beyond Excel's last row "
+                                      f"({EXCEL_MAX_ROWS:,}); the file was not saved by Excel and cannot be read")])
+        spanned += len(cells)
+        if spanned > MAX_SPANNED_CELLS:
+            raise InputError([Problem(spec.name, row_number, None, None,
+                                      f"sheet '{ws.title}' spans more than {MAX_SPANNED_CELLS:,} cells by this "
+                                      "row (cells far to the right or far down); delete the stray cells")])
+        yield row_number, cells
+
+
 class _ErrorCell(str):
     """An Excel error value (#REF!...), already reported; parsers must not read it as data."""
 
@@ -238,7 +271,8 @@ def _fill_cached_values(path: Path, tables: dict[str, RawTable],
             for item in cells:
                 by_row.setdefault(item[1], []).append(item)
             first, last = min(by_row), max(by_row)
-            for row, row_cells in enumerate(ws.iter_rows(min_row=first, max_row=last), start=first):
+            width = max(column_index_from_string(item[2]) for item in cells)
+            for row, row_cells in enumerate(ws.iter_rows(min_row=first, max_row=last, max_col=width), start=first):
                 for name, _, letter, formula in by_row.get(row, ()):
                     idx = column_index_from_string(letter) - 1
                     cell = row_cells[idx] if idx < len(row_cells) else None
