@@ -161,7 +161,7 @@ def _read_sheet(ws: Any, spec: Sheet, problems: list[Problem], where: list[str])
         if all(c is EMPTY_CELL for c in cells):
             gap = cells
             continue
-        where[0] = f"sheet '{ws.title}' after row {row_number - 1}"
+        where[0] = f"sheet '{ws.title}' after row {row_number}"
         row_values: dict[str, Any] = {}
         for name, idx in positions.items():
             cell = cells[idx] if idx < len(cells) else None
