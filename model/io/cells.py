@@ -4,8 +4,8 @@ Each parser returns ``(value, error_message)``; a blank cell gives ``(None, None
 The rules (also in the README, "What happens when"):
 
 * Numbers: Excel numbers are taken as they are. Text is accepted when it is a plain number after
-  trimming spaces (``" 42 "``, ``"1e3"``, ``"-0.5"``; ASCII digits only) or uses commas as thousands separators
-  (``"1,000"``, ``"12,500.5"``); anything else is an error. Share columns also accept a
+  trimming spaces (``" 42 "``, ``"1e3"``, ``"-0.5"``; ASCII digits only) or uses commas as
+  thousands separators (``"1,000"``, ``"12,500.5"``); anything else is an error. Share columns also accept a
   percentage (``"20%"`` is 0.2). Booleans, dates, NaN, infinities and magnitudes above 1e15 are
   errors, never silently converted.
 * Codes: text with surrounding spaces trimmed, kept exactly and case-sensitively. ``NA``,
