@@ -152,6 +152,32 @@ def utf16_entity_bomb(path: Path) -> Path:
     return write_parts(path, parts)
 
 
+def bomb_in_oddly_named_part(path: Path) -> Path:
+    """The billion laughs in a worksheet whose part name does not end in .xml (the workbook's
+    relationships may point the parser at any name)."""
+    billion_laughs(path)
+    parts = parts_of(path)
+    parts["xl/worksheets/sheet1.dat"] = parts.pop("xl/worksheets/sheet1.xml")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"worksheets/sheet1.xml", b"worksheets/sheet1.dat")
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/sheet1.dat")
+    return write_parts(path, parts)
+
+
+SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+       b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg xmlns="http://www.w3.org/2000/svg"/>')
+
+
+def with_svg_picture(path: Path) -> Path:
+    """A valid workbook carrying an SVG picture whose (harmless) DOCTYPE Excel keeps."""
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    parts["xl/media/image1.svg"] = SVG
+    return write_parts(path, parts)
+
+
 def _replace_with_dtd(path: Path, part: str, dtd: bytes, reference: bytes) -> Path:
     base = write_sheets(path.with_suffix(".base.xlsx"))
     parts = parts_of(base)
@@ -312,6 +338,7 @@ def build_all(folder: Path) -> list[Path]:
         billion_laughs(folder / "billion_laughs_workbook.xlsx", "workbook"),
         external_entity(folder / "xxe.xlsx"),
         utf16_entity_bomb(folder / "utf16_bomb.xlsx"),
+        bomb_in_oddly_named_part(folder / "bomb_odd_part.xlsx"),
         zip_ratio_bomb(folder / "zip_ratio_bomb.xlsx"),
         zip_many_entries(folder / "zip_many_entries.xlsx"),
         zip_declared_huge(folder / "zip_declared_huge.xlsx"),

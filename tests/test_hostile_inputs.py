@@ -78,6 +78,26 @@ def test_utf16_entity_bomb_is_refused(tmp_path):
     assert "DOCTYPE or ENTITY" in only_problem(hc.utf16_entity_bomb(tmp_path / "u16.xlsx"))
 
 
+def test_bomb_in_a_part_not_named_xml_is_refused(tmp_path):
+    message = only_problem(hc.bomb_in_oddly_named_part(tmp_path / "odd.xlsx"))
+    assert "part xl/worksheets/sheet1.dat contains an XML DOCTYPE or ENTITY declaration" in message
+
+
+def test_svg_picture_with_a_doctype_is_fine(tmp_path):
+    assert len(load_workbook(hc.with_svg_picture(tmp_path / "pic.xlsx"))["Supply"]) == 3
+
+
+@pytest.mark.parametrize("make", [lambda d: hc.external_entity(d / "xxe.xlsx"),
+                                  lambda d: hc.billion_laughs(d / "wb.xlsx", "workbook"),
+                                  lambda d: hc.bomb_in_oddly_named_part(d / "odd.xlsx")])
+def test_without_the_scan_defusedxml_still_refuses_in_one_line(tmp_path, monkeypatch, make):
+    """Defence in depth: switch the pre-parse scan off and the parser's refusal still reads plainly."""
+    monkeypatch.setattr(guard, "_scan_xml_parts", lambda *args: None)
+    message = only_problem(make(tmp_path))
+    assert "contains XML entity declarations or external references, which are refused" in message
+    assert "\n" not in message
+
+
 def test_parser_errors_get_plain_words(tmp_path):
     """Belt and braces: if a DTD got past the scan, defusedxml's exception still reads plainly."""
     from defusedxml import EntitiesForbidden

@@ -11,9 +11,10 @@ Limits (README "What happens when"; the constants below are the documented value
   than ``MAX_COMPRESSION_RATIO`` (200:1) -- real workbooks stay well under 100:1. The sizes are
   the ones the archive declares; Python's zipfile never unpacks more than the declared size and
   rejects a part whose content disagrees with it (CRC), so a lying header cannot get past this;
-* no XML part may contain a document type declaration (``<!DOCTYPE``) or an entity declaration
-  (``<!ENTITY``). Excel never writes them; they are how XML entity bombs ("billion laughs") and
-  external-entity attacks work. openpyxl parses some parts with defusedxml but streams worksheets
+* no part may contain an entity declaration (``<!ENTITY``), and no part outside ``xl/media/``
+  a document type declaration (``<!DOCTYPE``), in UTF-8 or UTF-16. Excel never writes them; they
+  are how XML entity bombs ("billion laughs") and external-entity attacks work. Every part is
+  scanned whatever its name. openpyxl parses some parts with defusedxml but streams worksheets
   through the standard library parser, so this scan is what protects the worksheets;
 * openpyxl must be running with defusedxml (``openpyxl.xml.DEFUSEDXML``); if it is not, no
   workbook is read at all.
@@ -33,13 +34,11 @@ MAX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024  # 1 GiB once unpacked
 MAX_COMPRESSION_RATIO = 200  # per entry, for entries above 1 MiB unpacked
 RATIO_FLOOR_BYTES = 2**20  # entries smaller than this unpacked are never called bombs
 
-XML_SUFFIXES = (".xml", ".rels", ".vml")
-_FORBIDDEN = tuple(
-    marker.encode(encoding)
-    for marker in ("<!DOCTYPE", "<!ENTITY")
-    for encoding in ("utf-8", "utf-16-le", "utf-16-be")
-)
-_OVERLAP = max(len(m) for m in _FORBIDDEN)
+_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
+_ENTITY = tuple("<!ENTITY".encode(e) for e in _ENCODINGS)
+_DOCTYPE = tuple("<!DOCTYPE".encode(e) for e in _ENCODINGS)
+MEDIA_FOLDER = "xl/media/"  # pictures: an SVG may carry a harmless <!DOCTYPE svg ...>
+_OVERLAP = max(len(m) for m in _ENTITY + _DOCTYPE)
 _CHUNK = 1 << 20
 
 
@@ -142,10 +141,16 @@ def _check_sizes(name: str, infos: list[zipfile.ZipInfo]) -> None:
 
 
 def _scan_xml_parts(name: str, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse DTDs and entity declarations in any XML part, streaming (bounded memory)."""
+    """Refuse entity declarations in every part and DTDs in every part but pictures, streaming.
+
+    Every part is scanned whatever its name, because the workbook's relationships may point a
+    parser at a part with any name. Entity declarations are what bombs and external-entity
+    attacks need; a bare DOCTYPE is harmless to the parsers used but never written by Excel.
+    """
     for info in infos:
-        if info.is_dir() or not info.filename.lower().endswith(XML_SUFFIXES):
+        if info.is_dir():
             continue
+        forbidden = _ENTITY if info.filename.startswith(MEDIA_FOLDER) else _ENTITY + _DOCTYPE
         tail = b""
         with archive.open(info) as part:
             while True:
@@ -153,7 +158,7 @@ def _scan_xml_parts(name: str, archive: zipfile.ZipFile, infos: list[zipfile.Zip
                 if not chunk:
                     break
                 window = tail + chunk
-                if any(marker in window for marker in _FORBIDDEN):
+                if any(marker in window for marker in forbidden):
                     raise InputError(
                         f"{name}: part {info.filename} contains an XML DOCTYPE or ENTITY declaration, which "
                         "is refused for safety (XML entity bomb or external-entity attack); Excel never "
@@ -161,16 +166,32 @@ def _scan_xml_parts(name: str, archive: zipfile.ZipFile, infos: list[zipfile.Zip
                 tail = window[-_OVERLAP:]
 
 
-def explain_open_error(path: Path, exc: Exception) -> str:
-    """Turn an exception from openpyxl or its XML parser into one plain line."""
-    kind = type(exc).__name__
-    module = type(exc).__module__ or ""
-    if module.startswith("defusedxml") or kind in {"EntitiesForbidden", "ExternalReferenceForbidden",
-                                                   "DTDForbidden", "NotSupportedError"}:
-        return (f"{path.name} contains XML entity declarations or external references, which are refused "
-                "for safety (an XML bomb or a file crafted to read other files); re-save it in Excel")
-    if kind == "ParseError":
-        return f"{path.name} is damaged: one of its XML parts is not well-formed ({str(exc)[:120]})"
-    if kind == "InvalidFileException":
-        return f"{path.name} cannot be read as an .xlsx workbook ({str(exc)[:160]})"
-    return f"{path.name} cannot be read as an .xlsx workbook ({kind}: {str(exc)[:160]})"
+def explain_open_error(path: Path, exc: BaseException) -> str:
+    """Turn an exception from openpyxl or its XML parser into one plain line.
+
+    openpyxl wraps parser errors in its own ValueError, so the whole chain of causes is examined.
+    """
+    chain = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for item in chain:
+        kind = type(item).__name__
+        module = type(item).__module__ or ""
+        if module.startswith("defusedxml") or kind in {"EntitiesForbidden", "ExternalReferenceForbidden",
+                                                       "DTDForbidden", "NotSupportedError"}:
+            return (f"{path.name} contains XML entity declarations or external references, which are refused "
+                    "for safety (an XML bomb or a file crafted to read other files); re-save it in Excel")
+    for item in chain:
+        if type(item).__name__ == "ParseError":
+            return f"{path.name} is damaged: one of its XML parts is not well-formed ({one_line(item)})"
+    if type(exc).__name__ == "InvalidFileException":
+        return f"{path.name} cannot be read as an .xlsx workbook ({one_line(exc)})"
+    return f"{path.name} cannot be read as an .xlsx workbook ({type(exc).__name__}: {one_line(exc)})"
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """An exception's message on one line, shortened."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -97,7 +97,7 @@ def _open(path: Path, *, data_only: bool) -> Any:
 
 
 def _plain(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]
+    return f"{type(exc).__name__}: {guard.one_line(exc, 180)}"
 
 
 def _match_sheets(titles: list[str], problems: list[Problem]) -> dict[str, str]:
