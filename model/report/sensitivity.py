@@ -1,0 +1,428 @@
+"""Sensitivity of a solved plan: what each limit costs, what each input is worth, and which
+allocations are forced.
+
+Sign convention (one for the whole Sensitivity sheet): `cost_change` is the change in the
+objective (total cost incl. risk and shortfall penalties) when the row's `value` is RAISED by
+one unit, or by one percentage point for shares. Negative = the plan gets cheaper.
+
+Derivations (HiGHS: row_dual = d objective / d row bound):
+
+* China cap row  sum_{d not in C} (inside - cap) x <= 0. Raising cap by h changes the row's
+  activity by -h*S (S = non-China supply), i.e. it is the same as raising the row bound by h*S:
+  d obj / d cap = dual * S, per percentage point 0.01 * dual * S. ShareLimits rows have the same
+  form (min rows with >= 0, max rows with <= 0), so the same formula holds for both: a binding
+  max limit has dual <= 0 (raising it saves), a binding min limit dual >= 0 (raising it costs).
+* Capacity: d obj / d capacity = row dual (<= 0: one more unit saves -dual).
+* Unit cost of a supplier: d obj / d unit_cost = the quantity it ships (all its flow columns move
+  together). An unused supplier enters the plan once its unit cost falls by more than the
+  smallest reduced cost over its flow columns (`cost_cut_to_enter`).
+* Delivered cost: d obj / d demand = balance row dual.
+
+These are derivatives at the reported optimum. Under primal degeneracy the duals are one valid
+choice among several (left and right derivatives differ); the optional ranging says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from model.formulation.lp import LP
+from model.solve.highs import HighsSession, new_highs
+
+ZERO = 1e-9  # a dual or reduced cost below this is reported as zero
+DEGEN_TOL = 1e-7  # a basic variable this close to a bound makes the basis degenerate
+TIE_REL = 1e-7  # alternate optima: objective <= optimum + TIE_REL * |optimum| + TIE_ABS
+TIE_ABS = 1e-9
+FORCED_SHARE = 1e-5  # min and max shares closer than this (0.001 pp): forced
+
+COLUMNS = ["measure", "period", "commodity", "country", "limit_row", "value", "level", "cost_change",
+           "unit", "cost_cut_to_enter", "allowable_decrease", "allowable_increase", "note"]
+
+
+# ---------------------------------------------------------------------------------- ranging
+
+
+@dataclass
+class Ranging:
+    """Ranges of the optimal basis, captured from HiGHS right after the solve (plain arrays)."""
+
+    cost_decrease: np.ndarray  # per supplier (index.supply order): allowable unit-cost decrease
+    cost_increase: np.ndarray
+    capacity_decrease: np.ndarray  # per supplier: allowable capacity decrease
+    capacity_increase: np.ndarray
+    primal_degenerate: int  # basic variables at a bound
+    dual_degenerate: int  # nonbasic variables with a zero reduced cost (ties in cost)
+    seconds: float
+
+    @property
+    def note(self) -> str:
+        parts = []
+        if self.primal_degenerate:
+            parts.append(f"basis is degenerate ({self.primal_degenerate} basic variable(s) at a bound): "
+                         "shadow prices and ranges are one valid set, not unique")
+        if self.dual_degenerate:
+            parts.append(f"{self.dual_degenerate} unused option(s) cost exactly the same at the margin: "
+                         "alternate optima may exist (see --alternate-optima)")
+        return "; ".join(parts) if parts else "basis not degenerate: ranges are unique"
+
+
+def compute_ranging(h: highspy.Highs, lp: LP, row_activity: np.ndarray, x: np.ndarray) -> Ranging:
+    """Ranges from the basis HiGHS holds now (call right after the solve, before any change).
+
+    Capacities: HiGHS's row-bound ranging. Unit costs: a supplier's cost enters every one of its
+    flow columns at once, so per-column ranging does not apply; the exact range comes from the
+    basis: a cost change t*d moves the row duals by t*w with B'w = d_B, and every reduced cost by
+    t*(d_j - a_j'w); the basis stays optimal until the first one changes sign.
+    """
+    started = time.perf_counter()
+    m, n = lp.shape
+    s = lp.index.supply
+    cap_rows = np.arange(lp.rows("capacity").start, lp.rows("capacity").stop)
+    status, rng = h.getRanging()
+    if status == highspy.HighsStatus.kError or not rng.valid:
+        raise RuntimeError("HiGHS ranging is not available for this solve")
+    cap = s["capacity"].to_numpy(dtype=float)
+    cap_up = np.asarray(rng.row_bound_up.value_, dtype=float)[cap_rows] - cap
+    cap_dn = cap - np.asarray(rng.row_bound_dn.value_, dtype=float)[cap_rows]
+
+    basis = h.getBasis()
+    col_status = np.array([int(v) for v in basis.col_status])
+    row_status = np.array([int(v) for v in basis.row_status])
+    # a capacity row with spare room (basic slack): any increase, a decrease down to the use
+    slack = row_status[cap_rows] == 1
+    cap_up = np.where(slack, np.inf, np.maximum(cap_up, 0.0))
+    cap_dn = np.where(slack, np.maximum(cap - row_activity[cap_rows], 0.0), np.maximum(cap_dn, 0.0))
+    _, basic = h.getBasicVariables()
+    basic = np.asarray(basic)
+    sol = h.getSolution()
+    col_dual = np.asarray(sol.col_dual, dtype=float)
+    row_dual = np.asarray(sol.row_dual, dtype=float)
+    BASIC, LOWER, UPPER = 1, 0, 2
+
+    # which dual values must keep a sign: nonbasic at a bound of a non-fixed variable
+    col_free_dual = (col_status == BASIC) | (lp.lower == lp.upper)
+    row_free_dual = (row_status == BASIC) | (lp.row_lower == lp.row_upper)
+    col_sign = np.where(col_free_dual, 0, np.where(col_status == UPPER, -1, 1))  # dual*sign >= 0
+    row_sign = np.where(row_free_dual, 0, np.where(row_status == UPPER, -1, 1))
+    col_sign[(col_status != LOWER) & (col_status != UPPER)] = 0
+    row_sign[(row_status != LOWER) & (row_status != UPPER)] = 0
+
+    flow0 = lp.cols("flow").start
+    supply_of_col = np.full(n, -1)
+    supply_of_col[lp.cols("flow")] = lp.index.flows["supply_id"].to_numpy()
+    AT = lp.A.T.tocsr()
+    cost_dn = np.full(len(s), np.inf)
+    cost_up = np.full(len(s), np.inf)
+    basic_supply = np.where(basic >= 0, supply_of_col[np.maximum(basic, 0)], -1)
+    cols_of = pd.Series(np.arange(len(lp.index.flows)) + flow0).groupby(
+        lp.index.flows["supply_id"].to_numpy()).apply(np.asarray)
+    for sid in range(len(s)):
+        d = np.zeros(n)
+        mine = cols_of.get(sid, np.zeros(0, dtype=int))
+        d[mine] = 1.0
+        d_basic = (basic_supply == sid).astype(float)
+        if d_basic.any():
+            _, w = h.getBasisTransposeSolve(d_basic)
+            w = np.asarray(w, dtype=float)
+            col_rate = d - AT @ w
+            row_rate = w
+        else:
+            col_rate = d
+            row_rate = np.zeros(m)
+        dn, up = _ratio(col_dual * col_sign, col_rate * col_sign)
+        rdn, rup = _ratio(row_dual * row_sign, row_rate * row_sign)
+        cost_dn[sid], cost_up[sid] = min(dn, rdn), min(up, rup)
+
+    act = row_activity
+    basic_cols = col_status == BASIC
+    basic_rows = row_status == BASIC
+    at_bound_col = (np.abs(x - lp.lower) <= DEGEN_TOL) | (np.abs(x - lp.upper) <= DEGEN_TOL)
+    at_bound_row = (np.abs(act - lp.row_lower) <= DEGEN_TOL) | (np.abs(act - lp.row_upper) <= DEGEN_TOL)
+    primal_degenerate = int(np.sum(basic_cols & at_bound_col) + np.sum(basic_rows & at_bound_row))
+    dual_degenerate = int(np.sum((col_sign != 0) & (np.abs(col_dual) <= ZERO)))
+    return Ranging(cost_dn, cost_up, cap_dn, cap_up, primal_degenerate, dual_degenerate,
+                   time.perf_counter() - started)
+
+
+def _ratio(value: np.ndarray, rate: np.ndarray) -> tuple[float, float]:
+    """Largest t>=0 with value + t*rate >= 0 (increase) and value - t*rate >= 0 (decrease)."""
+    value = np.maximum(value, 0.0)
+    neg = rate < -1e-12
+    pos = rate > 1e-12
+    up = float(np.min(value[neg] / -rate[neg])) if neg.any() else np.inf
+    dn = float(np.min(value[pos] / rate[pos])) if pos.any() else np.inf
+    return dn, up
+
+
+# --------------------------------------------------------------------------- alternate optima
+
+
+def alternate_optima(lp: LP, objective: float, *, basis: highspy.HighsBasis | None = None,
+                     threads: int | None = None) -> pd.DataFrame:
+    """For each source country, commodity and period: the least and most it can supply to
+    non-China destinations among plans that cost no more than the optimum (+ tolerance)."""
+    session = HighsSession(threads=threads)
+    session.load(lp)
+    h = session.h
+    if basis is not None:
+        h.setBasis(basis)
+    n = lp.shape[1]
+    nz = np.flatnonzero(lp.c)
+    limit = objective + TIE_REL * abs(objective) + TIE_ABS
+    h.addRow(-highspy.kHighsInf, limit, len(nz), nz.astype(np.int32), lp.c[nz].astype(float))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+
+    f = lp.index.flows
+    flow0 = lp.cols("flow").start
+    keep = np.flatnonzero(~f["china_dest"].to_numpy())
+    sub = f.iloc[keep]
+    groups = sub.groupby(["period", "commodity", "origin"], sort=True).indices
+    total_of = sub.groupby(["period", "commodity"], sort=True).indices
+    rows = []
+    for (t, k, o), pos in groups.items():
+        cols = (flow0 + keep[pos]).astype(np.int32)
+        all_cols = flow0 + keep[total_of[(t, k)]]
+        result = {}
+        for sense, sign in (("min", 1.0), ("max", -1.0)):
+            h.changeColsCost(len(cols), cols, np.full(len(cols), sign))
+            h.run()
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                result[sense] = (np.nan, np.nan)
+                continue
+            xv = np.asarray(h.getSolution().col_value)
+            q = float(xv[cols].sum())
+            total = float(xv[all_cols].sum())
+            result[sense] = (q, q / total if total > 1e-9 else np.nan)
+        h.changeColsCost(len(cols), cols, np.zeros(len(cols)))
+        rows.append((t, k, o, result["min"][0], result["max"][0], result["min"][1], result["max"][1]))
+    out = pd.DataFrame(rows, columns=["period", "commodity", "source", "min_quantity", "max_quantity",
+                                      "min_share", "max_share"])
+    return out
+
+
+def alternate_optima_table(plan, alt: pd.DataFrame) -> pd.DataFrame:
+    """Join the ranges with the plan's own shares and say which allocations are forced."""
+    shares = plan.tables["Shares"][["period", "commodity", "source", "quantity", "share"]]
+    out = alt.merge(shares, how="left", on=["period", "commodity", "source"])
+    out["quantity"] = out["quantity"].fillna(0.0)
+    out["share"] = out["share"].fillna(0.0)
+    # forced: the share cannot move by more than FORCED_SHARE (the tie tolerance lets it drift a bit)
+    share_width = (out["max_share"] - out["min_share"]).abs()
+    q_width = out["max_quantity"] - out["min_quantity"]
+    out["forced"] = np.where(share_width.notna(), share_width <= FORCED_SHARE, q_width <= 1e-6)
+    out["note"] = np.where(out["forced"], "forced: every least-cost plan uses this amount",
+                           "tie: other least-cost plans use between min and max")
+    cols = ["period", "commodity", "source", "quantity", "share", "min_quantity", "max_quantity",
+            "min_share", "max_share", "forced", "note"]
+    return out[cols].sort_values(["period", "commodity", "source"]).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ the table
+
+
+def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
+    """The Sensitivity sheet: one row per limit or input, in one sign convention (module doc)."""
+    lp: LP = plan.lp
+    sol = plan.solution
+    ix = lp.index
+    cur = plan.data.settings.currency if plan.data is not None else ""
+    x = sol.x[lp.cols("flow")]
+    y = sol.row_dual
+    f = ix.flows
+    parts = []
+
+    # non-China supply S and per-source supply per (commodity, period)
+    keep = ~f["china_dest"].to_numpy()
+    s_tot = (f.loc[keep, ["period", "commodity"]].assign(q=x[keep])
+             .groupby(["period", "commodity"])["q"].sum())
+
+    def S(frame: pd.DataFrame) -> np.ndarray:
+        idx = pd.MultiIndex.from_frame(frame[["period", "commodity"]])
+        return s_tot.reindex(idx).fillna(0.0).to_numpy()
+
+    # China caps
+    caps = ix.caps
+    if len(caps):
+        dual = _clean(y[lp.rows("china_cap")])
+        china = plan.tables["ChinaShare"].set_index(["period", "commodity"])["china_share"]
+        level = china.reindex(pd.MultiIndex.from_frame(caps[["period", "commodity"]])).to_numpy()
+        ch = plan.data.settings.china_group if plan.data is not None else "China"
+        parts.append(pd.DataFrame({
+            "measure": "China cap", "period": caps["period"].to_numpy(), "commodity": caps["commodity"].to_numpy(),
+            "country": ch, "limit_row": caps["row"].to_numpy(), "value": caps["china_cap"].to_numpy(dtype=float),
+            "level": level, "cost_change": _clean(0.01 * dual * S(caps)),
+            "unit": f"{cur} per +1 percentage point of the cap",
+            "note": np.where(dual != 0, "binding: the cap shapes the plan", "not binding"),
+        }))
+
+    # ShareLimits rows
+    for name, col, label in (("share_min", "min_share", "share minimum"), ("share_max", "max_share", "share maximum")):
+        keys = lp.row_blocks[name].keys
+        if not len(keys):
+            continue
+        dual = _clean(y[lp.rows(name)])
+        level = _source_share(lp, x, keys, s_tot)
+        parts.append(pd.DataFrame({
+            "measure": label, "period": keys["period"].to_numpy(), "commodity": keys["commodity"].to_numpy(),
+            "country": keys["source"].to_numpy(), "limit_row": keys["limit_row"].to_numpy(),
+            "value": keys[col].to_numpy(dtype=float), "level": level,
+            "cost_change": _clean(0.01 * dual * S(keys)),
+            "unit": f"{cur} per +1 percentage point of the limit",
+            "note": np.where(dual != 0, "binding: the limit shapes the plan", "not binding"),
+        }))
+
+    # capacity and unit cost per supplier
+    sup = ix.supply
+    used = np.bincount(f["supply_id"].to_numpy(), weights=x, minlength=len(sup))
+    cap_dual = _clean(y[lp.rows("capacity")])
+    cut = cost_cut_to_enter(lp, sol)
+    base = {"period": sup["period"].to_numpy(), "commodity": sup["commodity"].to_numpy(),
+            "country": sup["country"].to_numpy(), "limit_row": sup["row"].to_numpy()}
+    cap_df = pd.DataFrame({"measure": "capacity", **base, "value": sup["capacity"].to_numpy(dtype=float),
+                           "level": used, "cost_change": cap_dual,
+                           "unit": f"{cur} per +1 unit of capacity",
+                           "note": np.where(cap_dual < 0, "saturated: more capacity here saves money",
+                                            np.where(used > 1e-9, "spare capacity", "unused"))})
+    cost_df = pd.DataFrame({"measure": "unit cost", **base, "value": sup["unit_cost"].to_numpy(dtype=float),
+                            "level": used, "cost_change": _clean(used),
+                            "unit": f"{cur} per +1 {cur} of unit cost", "cost_cut_to_enter": cut,
+                            "note": np.where(used > 1e-9, "in the plan",
+                                             "not in the plan: enters if its unit cost falls by more than "
+                                             "cost_cut_to_enter")})
+    if ranging is not None:
+        cap_df["allowable_decrease"] = ranging.capacity_decrease
+        cap_df["allowable_increase"] = ranging.capacity_increase
+        cost_df["allowable_decrease"] = ranging.cost_decrease
+        cost_df["allowable_increase"] = ranging.cost_increase
+    parts += [cap_df, cost_df]
+
+    # delivered cost per need (balance duals)
+    needs = ix.needs
+    bal = _clean(y[lp.rows("balance")])
+    parts.append(pd.DataFrame({
+        "measure": "delivered cost", "period": needs["period"].to_numpy(),
+        "commodity": needs["commodity"].to_numpy(), "country": needs["country"].to_numpy(),
+        "limit_row": needs["row"].to_numpy(), "value": needs["quantity"].to_numpy(dtype=float),
+        "level": needs["quantity"].to_numpy(dtype=float), "cost_change": bal,
+        "unit": f"{cur} per +1 unit of demand", "note": "marginal cost of supply at this destination",
+    }))
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    for col in COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan
+    out["limit_row"] = out["limit_row"].where(out["limit_row"] >= 0)
+    for col in ("allowable_decrease", "allowable_increase"):
+        out[col] = out[col].replace([np.inf], np.nan) if ranging is not None else out[col]
+    order = {"China cap": 0, "share maximum": 1, "share minimum": 2, "capacity": 3, "unit cost": 4,
+             "delivered cost": 5}
+    out = out.assign(_o=out["measure"].map(order)).sort_values(
+        ["_o", "period", "commodity", "country"], kind="stable").drop(columns="_o")
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def cost_cut_to_enter(lp: LP, sol) -> np.ndarray:
+    """Per supplier with zero use: the smallest reduced cost over its flow columns (how much its
+    unit cost must fall before it can enter the plan). NaN for suppliers in the plan."""
+    f = lp.index.flows
+    x = sol.x[lp.cols("flow")]
+    rc = sol.col_dual[lp.cols("flow")] if sol.col_dual is not None else np.full(len(f), np.nan)
+    # only columns that could grow (not capped at a route maximum of 0)
+    open_ = f["route_max"].to_numpy(dtype=float) > 0
+    rc = np.where(open_, np.maximum(rc, 0.0), np.inf)
+    sid = f["supply_id"].to_numpy()
+    n_sup = len(lp.index.supply)
+    best = np.full(n_sup, np.inf)
+    np.minimum.at(best, sid, rc)
+    used = np.bincount(sid, weights=x, minlength=n_sup)
+    best = np.where(used > 1e-9, np.nan, best)
+    best[np.isinf(best)] = np.nan
+    return _clean(best)
+
+
+def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -> np.ndarray:
+    f = lp.index.flows
+    limits = lp.index.limits
+    members = {(r.limit_row, r.commodity, r.period): r.members for r in limits.itertuples(index=False)}
+    keep = ~f["china_dest"].to_numpy()
+    sub = f.loc[keep, ["period", "commodity", "origin"]].assign(q=x[keep])
+    by = sub.groupby(["period", "commodity", "origin"])["q"].sum()
+    out = np.full(len(keys), np.nan)
+    for i, r in enumerate(keys.itertuples(index=False)):
+        total = s_tot.get((r.period, r.commodity), 0.0)
+        if total <= 1e-9:
+            continue
+        mem = members.get((r.limit_row, r.commodity, r.period), frozenset())
+        q = sum(by.get((r.period, r.commodity, o), 0.0) for o in mem)
+        out[i] = q / total
+    return out
+
+
+def _clean(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=float) + 0.0
+    return np.where(np.abs(v) <= ZERO, 0.0, v)
+
+
+# --------------------------------------------------------------------------- hooking in
+
+
+def add_sensitivity(plan, *, session: HighsSession | None = None, ranging: bool = False,
+                    alternate: bool = False, threads: int | None = None) -> None:
+    """Add the Sensitivity sheet (and AlternateOptima with `alternate`) to a solved plan.
+
+    `ranging` needs `session`: the HiGHS object that has just solved plan.lp.
+    """
+    sol = plan.solution
+    if not plan.has_plan or sol is None or sol.row_dual is None or sol.x is None:
+        return
+    extra = {}
+    rng = None
+    if ranging:
+        if session is None:
+            raise ValueError("ranging needs the session that solved the plan")
+        rng = compute_ranging(session.h, plan.lp, sol.row_activity, sol.x)
+        extra["ranging_seconds"] = round(rng.seconds, 4)
+        extra["ranging_note"] = rng.note
+    started = time.perf_counter()
+    plan.tables["Sensitivity"] = sensitivity_table(plan, rng)
+    extra["sensitivity_seconds"] = round(time.perf_counter() - started, 4)
+    cap = plan.tables.get("Capacity")
+    if cap is not None and len(cap):
+        sens = plan.tables["Sensitivity"]
+        cost = sens[sens["measure"] == "unit cost"][["period", "commodity", "country", "cost_cut_to_enter",
+                                                     "allowable_decrease", "allowable_increase"]]
+        capr = sens[sens["measure"] == "capacity"][["period", "commodity", "country", "allowable_decrease",
+                                                    "allowable_increase"]]
+        cols = ["period", "commodity", "country", "cost_cut_to_enter"]
+        merged = cap.merge(cost[cols], how="left", on=cols[:3])
+        if rng is not None:
+            merged = merged.merge(capr.rename(columns={"allowable_decrease": "capacity_decrease",
+                                                       "allowable_increase": "capacity_increase"}),
+                                  how="left", on=cols[:3])
+            merged = merged.merge(cost[[*cols[:3], "allowable_decrease", "allowable_increase"]].rename(
+                columns={"allowable_decrease": "cost_decrease", "allowable_increase": "cost_increase"}),
+                how="left", on=cols[:3])
+        plan.tables["Capacity"] = merged
+    if alternate:
+        started = time.perf_counter()
+        basis = session.h.getBasis() if session is not None else None
+        alt = alternate_optima(plan.lp, plan.objective, basis=basis, threads=threads)
+        plan.tables["AlternateOptima"] = alternate_optima_table(plan, alt)
+        extra["alternate_optima_seconds"] = round(time.perf_counter() - started, 4)
+        extra["alternate_optima_tolerance"] = f"objective <= optimum + {TIE_REL:g} x |optimum| + {TIE_ABS:g}"
+    _append_summary(plan, extra)
+
+
+def _append_summary(plan, extra: dict) -> None:
+    s = plan.tables["Summary"]
+    rows = pd.DataFrame(list(extra.items()), columns=["metric", "value"])
+    created = s[s["metric"] == "created"]
+    plan.tables["Summary"] = pd.concat([s[s["metric"] != "created"], rows, created], ignore_index=True)
+
+
+__all__ = ["Ranging", "add_sensitivity", "alternate_optima", "compute_ranging", "sensitivity_table",
+           "cost_cut_to_enter", "new_highs"]
