@@ -60,7 +60,7 @@ async def _execute(path: Path, workbook: str) -> tuple[nbformat.NotebookNode, fl
     params[0].source = f"WORKBOOK = {workbook!r}"
     started = time.perf_counter()
     client = NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(ROOT)}}
+        nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(ROOT)}}
     )
     await client.async_execute()
     return nb, time.perf_counter() - started
