@@ -16,8 +16,13 @@ from model.solve.highs import HighsSession
 
 
 def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | None = None,
-          session: HighsSession | None = None, threads: int | None = None) -> Plan:
-    """Build and solve the LP for `data`. Pass a `session` to re-solve in place (what-if batches)."""
+          session: HighsSession | None = None, threads: int | None = None, sensitivity: bool = True,
+          ranging: bool = False, alternate_optima: bool = False) -> Plan:
+    """Build and solve the LP for `data`. Pass a `session` to re-solve in place (what-if batches).
+
+    `sensitivity` adds the Sensitivity sheet (duals, reduced costs); `ranging` adds HiGHS basis
+    ranges to it; `alternate_optima` adds the AlternateOptima sheet (re-solves: slower).
+    """
     started = time.perf_counter()
     lp = build_lp(data, no_shortfall=no_shortfall)
     build_seconds = time.perf_counter() - started
@@ -35,6 +40,10 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         from model.diagnose import explain_infeasible
 
         plan.tables["Infeasibility"] = explain_infeasible(data, lp)
+    if sensitivity or ranging or alternate_optima:
+        from model.report.sensitivity import add_sensitivity
+
+        add_sensitivity(plan, session=session, ranging=ranging, alternate=alternate_optima, threads=threads)
     return plan
 
 
