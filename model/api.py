@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
+
+import pandas as pd
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
@@ -17,8 +20,13 @@ from model.solve.highs import HighsSession
 
 def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | None = None,
           session: HighsSession | None = None, threads: int | None = None, sensitivity: bool = True,
-          ranging: bool = False, alternate_optima: bool = False) -> Plan:
+          ranging: bool = False, alternate_optima: bool = False,
+          marginals: Literal["resolve", "dual"] = "resolve") -> Plan:
     """Build and solve the LP for `data`. Pass a `session` to re-solve in place (what-if batches).
+
+    `marginals="resolve"` re-solves each tight China cap and ShareLimits row with its share one
+    point higher and reports that exact change (model/solve/marginals.py); "dual" uses the duals
+    alone (fast, but not unique when the optimum is degenerate), for batches.
 
     `sensitivity` adds the Sensitivity sheet (duals, reduced costs); `ranging` adds HiGHS basis
     ranges to it; `alternate_optima` adds the AlternateOptima sheet (re-solves: slower).
@@ -44,7 +52,44 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         from model.report.sensitivity import add_sensitivity
 
         add_sensitivity(plan, session=session, ranging=ranging, alternate=alternate_optima, threads=threads)
+    if marginals == "resolve" and plan.has_plan:
+        apply_resolved_marginals(plan, threads=threads)
     return plan
+
+
+def apply_resolved_marginals(plan: Plan, *, threads: int | None = None) -> None:
+    """Replace dual-based share marginals in ChinaShare and Sensitivity by re-solved ones."""
+    from model.solve.marginals import resolve_marginals
+
+    started = time.perf_counter()
+    lp = plan.lp
+    exact = resolve_marginals(lp, plan.solution, threads=threads)
+    caps = lp.row_blocks["china_cap"].keys.assign(marginal=exact["china_cap"])
+    china = plan.tables["ChinaShare"]
+    if len(china) and len(caps):
+        merged = china[["period", "commodity"]].merge(caps[["period", "commodity", "marginal"]], how="left")
+        china["marginal_cost"] = merged["marginal"].to_numpy()
+    sens = plan.tables.get("Sensitivity")
+    if sens is not None and len(sens):
+        for family, measure in (("china_cap", "China cap"), ("share_min", "share minimum"),
+                                ("share_max", "share maximum")):
+            keys = lp.row_blocks[family].keys
+            mask = (sens["measure"] == measure).to_numpy()
+            if not len(keys) or not mask.any():
+                continue
+            row_col = "row" if family == "china_cap" else "limit_row"
+            lookup = keys[["period", "commodity", row_col]].rename(columns={row_col: "limit_row"})
+            lookup = lookup.assign(marginal=exact[family])
+            rows = sens.loc[mask, ["period", "commodity", "limit_row"]].merge(lookup, how="left")
+            sens.loc[mask, "cost_change"] = rows["marginal"].to_numpy()
+    summary = plan.tables["Summary"]
+    created = summary[summary["metric"] == "created"]
+    extra = pd.DataFrame([("marginals", "re-solved: objective change for +1 percentage point of each tight "
+                                        "share limit"),
+                          ("marginals_seconds", round(time.perf_counter() - started, 4))],
+                         columns=["metric", "value"])
+    plan.tables["Summary"] = pd.concat([summary[summary["metric"] != "created"], extra, created],
+                                       ignore_index=True)
 
 
 def solve_workbook(workbook: str | Path, output: str | Path | None = None, **options) -> Plan:
