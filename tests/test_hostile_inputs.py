@@ -13,6 +13,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from model.data import load_workbook
 from model.errors import InputError
@@ -556,3 +558,56 @@ def test_cli_solves_a_macro_workbook_and_writes_plain_xlsx(tmp_path):
     assert not any("vba" in n.lower() for n in names)
     assert b"macroEnabled" not in types
     openpyxl.load_workbook(out, read_only=True).close()
+
+
+# ------------------------------------------------------------------ fuzzing: InputError or success, nothing else
+
+_FUZZ_BASE: dict[str, bytes] = {}
+
+
+def _fuzz_parts(tmp_dir: Path) -> dict[str, bytes]:
+    if not _FUZZ_BASE:
+        _FUZZ_BASE.update(hc.parts_of(hc.write_sheets(tmp_dir / "fuzz-base.xlsx")))
+    return dict(_FUZZ_BASE)
+
+
+def _load_or_input_error(path: Path) -> None:
+    try:
+        load_workbook(path)
+    except InputError as exc:
+        assert exc.problems and all("\n" not in str(p) for p in exc.problems)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_worksheet_xml_gives_input_error_or_loads(tmp_path, data):
+    parts = _fuzz_parts(tmp_path)
+    name = data.draw(st.sampled_from([f"xl/worksheets/sheet{i}.xml" for i in range(1, 5)] + ["xl/workbook.xml"]))
+    body = bytearray(parts[name])
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(body) - 1))
+        action = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+        if action == "flip":
+            body[at] = data.draw(st.sampled_from(b'<>/"=&;#x0-9aArcvtf .EeN'))
+        elif action == "delete":
+            del body[at: at + data.draw(st.integers(1, 20))]
+        else:
+            body[at:at] = data.draw(st.sampled_from([b"<", b"&amp;", b"&#0;", b'r="A0"', b'r="XFD9999999"', b"<v>",
+                                                     b"</row>", b'<c r="D2" t="e"><v>#N/A</v></c>', b"\xff\xfe",
+                                                     b'<mergeCell ref="A1:A9"/>', b't="d"', b"<f>1/0</f>"]))
+    parts[name] = bytes(body)
+    _load_or_input_error(hc.write_parts(tmp_path / "fuzz.xlsx", parts))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_zip_bytes_give_input_error_or_load(tmp_path, data):
+    base = tmp_path / "zip-base.xlsx"
+    if not base.exists():
+        hc.write_sheets(base)
+    raw = bytearray(base.read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    path = tmp_path / "fuzz-zip.xlsx"
+    path.write_bytes(bytes(raw))
+    _load_or_input_error(path)

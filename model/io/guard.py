@@ -96,10 +96,9 @@ def check_input_file(path: Path) -> None:
             _scan_xml_parts(name, archive, infos)
     except InputError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError,
-            ValueError, OSError) as exc:
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, NotImplementedError (unknown compression)...
         raise InputError(f"{name} is not a valid .xlsx workbook (damaged or unsupported zip archive: "
-                         f"{str(exc)[:120]})") from None
+                         f"{one_line(exc, 120)})") from None
 
 
 def _read_head(path: Path) -> bytes:
