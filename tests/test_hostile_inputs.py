@@ -65,7 +65,7 @@ def test_billion_laughs_is_refused_before_parsing(tmp_path, part, named):
     start = time.monotonic()
     message = only_problem(hc.billion_laughs(tmp_path / "lol.xlsx", part))
     assert time.monotonic() - start < 5
-    assert message.startswith("file: lol.xlsx: part " + named)
+    assert message.removeprefix("file: ").startswith("lol.xlsx: part " + named)
     assert "DOCTYPE or ENTITY" in message
 
 
@@ -248,7 +248,7 @@ def test_unreadable_file_for_a_real_unprivileged_user():
         path.unlink()
         folder.rmdir()
     assert os.waitstatus_to_exitcode(status) == 0
-    assert message == f"file: {path}: permission denied (the file cannot be read)"
+    assert message.removeprefix("file: ") == f"{path}: permission denied (the file cannot be read)"
 
 
 # ------------------------------------------------------------------ macros
