@@ -17,6 +17,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.sheet == "file" and self.row is None and self.column is None and self.value is None:
+            return self.message
         where = self.sheet
         if self.row is not None:
             where += f" row {self.row}"

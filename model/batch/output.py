@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 
+from model.io.atomic import write_atomically
 from model.io.writer import EXCEL_MAX_ROWS, write_tables
 
 MAX_SHEET_ROWS = (
@@ -50,7 +51,7 @@ def spill_to_parquet(tables: dict[str, pd.DataFrame], output: Path) -> dict[str,
         for col in frame.columns:
             if frame[col].dtype == object:
                 frame[col] = frame[col].map(lambda v: None if v is None else str(v))
-        frame.to_parquet(target, index=False)
+        write_atomically(target, lambda h, f=frame: f.to_parquet(h, index=False), suffixes=(".parquet",))
         spilled[name] = target
         tables[name] = pd.DataFrame(
             {
