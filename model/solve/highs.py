@@ -50,8 +50,9 @@ class HighsSession:
                  warm_start: Literal["auto", "always", "never"] = "auto", log: bool = False):
         self.h = new_highs()
         self.h.setOptionValue("output_flag", bool(log))
-        if threads is not None:
-            self.h.setOptionValue("threads", int(threads))
+        self.threads = None if threads is None else int(threads)
+        if self.threads is not None:
+            self.h.setOptionValue("threads", self.threads)
         self.time_limit_s = time_limit_s
         self.warm_start = warm_start
         self.lp: LP | None = None
@@ -118,6 +119,7 @@ class HighsSession:
             warm = False
         if not warm and self._cold_iterations is not None:
             h.clearSolver()  # forget the basis: a true cold start
+        _use_scheduler(self.threads)
         limit = self.time_limit_s
         h.setOptionValue("time_limit", float(h.getRunTime() + limit) if limit else INF)
         start = time.perf_counter()
@@ -184,6 +186,20 @@ def status_from_highs(model_status: highspy.HighsModelStatus, has_primal: bool) 
 
 
 _banner_shown = False
+_UNSET = object()
+_scheduler_threads: object = _UNSET
+
+
+def _use_scheduler(threads: int | None) -> None:
+    """HiGHS keeps one thread pool per process, sized by the first run; a later run asking for
+    another size fails ("HiGHS run failed"). Reset the pool when the size changes, e.g. a
+    notebook that solves once with the default and then runs a batch with one thread a worker."""
+    global _scheduler_threads
+    if _scheduler_threads is not _UNSET and _scheduler_threads != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads = threads
+
+
 
 
 def new_highs() -> highspy.Highs:
