@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 from functools import partial
 from pathlib import Path
 
 import click
 import pandas as pd
 
+from model.cli_support import guarded, say
+
 COMMANDS: list = []
 
-# model.cli imports this module while it is itself being imported (also as `python -m model.cli`),
-# so its helpers are looked up when a command runs, not at import time.
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 
-
-def say(message: str) -> None:
-    from model.cli import say as cli_say
-
-    cli_say(message)
-
-
-def guarded(func):
-    """model.cli.guarded, resolved at call time."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from model.cli import guarded as cli_guarded
-
-        return cli_guarded(func)(*args, **kwargs)
-
-    return wrapper
 
 workbook_argument = click.argument(
     "workbook", type=click.Path(path_type=Path), default=DEFAULT_INPUT, required=False

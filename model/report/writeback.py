@@ -244,7 +244,7 @@ def _readme(wb, tables: dict[str, pd.DataFrame]) -> None:
 
 def write_back_and_report(plan, workbook: Path) -> Path:
     """The command line's write-back: write, then say what was done. Returns the workbook path."""
-    from model.cli import say
+    from model.cli_support import say
 
     done = write_back(plan, workbook)
     for note in done.notes:
