@@ -161,7 +161,7 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
                    required=False, blank_means="Settings.shortfall_penalty", minimum=0, unit="currency/unit"),
         ),
         key=("code",),
-        examples=(("REO", "Rare-earth oxide", "t", 0.5, None),),
+        examples=(("REO", "Rare-earth oxide", "t", 0.5, None), ("MAGNET", "NdFeB magnet", "t", 0.7, None)),
     ),
     Sheet(
         "Supply",
