@@ -80,26 +80,38 @@ CONSTRAINTS = (capacity, balance, china_cap, share_min, share_max)
 
 
 def _limit_rows(name: str, ix: Index, at: dict[str, int], lim: pd.DataFrame, col: str, *, upper: bool) -> RowBlock:
+    """Rows `sum_{d not in C} (member - share) x` per ShareLimits entry (vectorised: no loop over entries)."""
     if lim.empty:
         return RowBlock.empty(name, lim)
-    # membership of each flow's origin in each limit's source, as one boolean per (limit, flow)
     f = ix.flows
-    parts_rows, parts_cols, parts_vals = [], [], []
-    for i, (k, t, members, share) in enumerate(zip(lim["commodity"], lim["period"], lim["members"],
-                                                    lim[col].to_numpy(dtype=float), strict=True)):
-        sel = np.flatnonzero((f["commodity"].to_numpy() == k) & (f["period"].to_numpy() == t)
-                             & ~f["china_dest"].to_numpy())
-        member = f["origin"].to_numpy()[sel]
-        inside = np.isin(member, list(members))
-        parts_rows.append(np.full(len(sel), i))
-        parts_cols.append(at["flow"] + sel)
-        parts_vals.append(inside.astype(float) - share)
-    rows = np.concatenate(parts_rows)
-    cols = np.concatenate(parts_cols)
-    vals = np.concatenate(parts_vals)
+    sel = np.flatnonzero(~f["china_dest"].to_numpy())
+    # (commodity, period) group of every flow to a non-China destination and of every limit entry
+    k_code, _ = pd.factorize(np.concatenate([f["commodity"].to_numpy(dtype=object)[sel],
+                                             lim["commodity"].to_numpy(dtype=object)]))
+    t_code, t_uni = pd.factorize(np.concatenate([f["period"].to_numpy(dtype=np.int64)[sel],
+                                                 lim["period"].to_numpy().astype(np.int64)]))
+    group = k_code.astype(np.int64) * len(t_uni) + t_code
+    g_flow, g_lim = group[:len(sel)], group[len(sel):]
+    # each entry i takes every flow of its group: expand (entry, flow) pairs without a Python loop
+    order = np.argsort(g_flow, kind="stable")
+    counts = np.bincount(g_flow, minlength=int(group.max()) + 1)
+    starts = np.cumsum(counts) - counts
+    reps = counts[g_lim]
+    entry = np.repeat(np.arange(len(lim)), reps)
+    offset = np.arange(len(entry)) - np.repeat(np.cumsum(reps) - reps, reps)
+    flow = sel[order[starts[g_lim][entry] + offset]]
+    # membership of each flow's origin in each entry's source: a small (source x country) table
+    o_code, o_uni = pd.factorize(f["origin"].to_numpy(dtype=object))
+    s_code, s_uni = pd.factorize(lim["source"].to_numpy(dtype=object))
+    first = pd.Series(np.arange(len(lim))).groupby(s_code).first().to_numpy()
+    member = np.array([np.isin(o_uni, list(lim["members"].iat[i])) for i in first], dtype=bool).reshape(
+        len(s_uni), len(o_uni))
+    inside = member[s_code[entry], o_code[flow]]
+    share = lim[col].to_numpy(dtype=float)
     n = len(lim)
     lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
-    return RowBlock(name, lim.drop(columns="members"), rows, cols, vals, lower, upp)
+    return RowBlock(name, lim.drop(columns="members"), entry, at["flow"] + flow,
+                    inside.astype(float) - share[entry], lower, upp)
 
 
 def _share_rows(name: str, ix: Index, at: dict[str, int], keys: pd.DataFrame, inside: np.ndarray,
