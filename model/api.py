@@ -21,18 +21,21 @@ from model.solve.highs import HighsSession
 def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | None = None,
           session: HighsSession | None = None, threads: int | None = None, sensitivity: bool = True,
           ranging: bool = False, alternate_optima: bool = False,
-          marginals: Literal["resolve", "dual"] = "resolve") -> Plan:
+          marginals: Literal["resolve", "dual"] = "resolve",
+          detail: Literal["full", "contract"] = "full") -> Plan:
     """Build and solve the LP for `data`. Pass a `session` to re-solve in place (what-if batches).
 
     `marginals="resolve"` re-solves each tight China cap and ShareLimits row with its share one
     point higher and reports that exact change (model/solve/marginals.py); "dual" uses the duals
-    alone (fast, but not unique when the optimum is degenerate), for batches.
+    alone (fast, but not unique when the optimum is degenerate), for batches. `detail="contract"`
+    leaves out the Capacity and Prices tables (batches write only the contract tables).
 
     `sensitivity` adds the Sensitivity sheet (duals, reduced costs); `ranging` adds HiGHS basis
     ranges to it; `alternate_optima` adds the AlternateOptima sheet (re-solves: slower).
     """
     started = time.perf_counter()
-    lp = build_lp(data, no_shortfall=no_shortfall)
+    reuse = session.lp.index if session is not None and session.lp is not None else None
+    lp = build_lp(data, no_shortfall=no_shortfall, reuse=reuse)
     build_seconds = time.perf_counter() - started
     limit = time_limit_s if time_limit_s is not None else data.settings.time_limit_s
     if session is None:
@@ -40,7 +43,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     else:
         session.time_limit_s = limit
     sol = session.solve(lp)
-    plan = build_plan(data, lp, sol, extra_summary={
+    plan = build_plan(data, lp, sol, detail=detail, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,
     })

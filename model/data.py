@@ -136,25 +136,35 @@ def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem]) -> p
 # ---------------------------------------------------------------- semantic checks
 
 
-def check(data: InputData) -> list[Problem]:
-    """Ranges, references, duplicates and settings. Also resolves `data.settings`."""
+def check(data: InputData, changed: set[tuple[str, str]] | None = None) -> list[Problem]:
+    """Ranges, references, duplicates and settings. Also resolves `data.settings`.
+
+    `changed` lists the (sheet, column) cells a what-if edited: only the checks those cells can
+    break are run (a new capacity needs its range checked, not every reference in the workbook).
+    """
     problems: list[Problem] = []
     data.settings = _resolve_settings(data.tables["Settings"], problems)
+    sheets = None if changed is None else {sheet for sheet, _ in changed}
+    columns = None if changed is None else {column for _, column in changed}
     for spec in INPUT_SHEETS:
-        if spec.name == "Settings":
+        if spec.name == "Settings" or (sheets is not None and spec.name not in sheets):
             continue
-        _check_ranges(spec, data.tables[spec.name], problems)
-        _check_duplicates(spec, data.tables[spec.name], problems)
-    _check_references(data, problems)
-    _check_share_limits(data.tables["ShareLimits"], problems)
+        _check_ranges(spec, data.tables[spec.name], problems, columns)
+        if columns is None or columns & set(spec.key):
+            _check_duplicates(spec, data.tables[spec.name], problems)
+    ref_columns = {c.name for spec in INPUT_SHEETS for c in spec.columns if c.ref} | {"code", "group"}
+    if columns is None or columns & ref_columns:
+        _check_references(data, problems)
+    if sheets is None or "ShareLimits" in sheets:
+        _check_share_limits(data.tables["ShareLimits"], problems)
     recipes = data.tables["Recipes"]
-    for r in recipes.itertuples():
+    for r in recipes.itertuples() if sheets is None or "Recipes" in sheets else ():
         if r.output == r.input:
             problems.append(Problem("Recipes", r.row, "input", r.input, "a commodity cannot be its own input"))
     if not problems and not data.periods:
         problems.append(Problem("Supply", None, "period", None,
                                 "no period is given anywhere; put a year in Supply or Demand"))
-    if not problems:
+    if not problems and changed is None:
         data.warnings = _warnings(data)
     return problems
 
@@ -204,8 +214,11 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> Settings:
     return Settings(**values)
 
 
-def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem]) -> None:
+def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
+                  only: set[str] | None = None) -> None:
     for col in spec.columns:
+        if only is not None and col.name not in only:
+            continue
         if col.kind not in NUMERIC_KINDS:
             if col.required:
                 for row in table.loc[table[col.name].isna(), "row"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,9 @@ class Plan:
         return s.loc[s["metric"] == metric, "value"].iloc[0]
 
 
-def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | None = None) -> Plan:
+def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | None = None,
+               detail: Literal["full", "contract"] = "full") -> Plan:
+    """The plan's tables. `detail="contract"` (batches) leaves out Capacity and Prices."""
     ix = lp.index
     tables: dict[str, pd.DataFrame] = {}
     status = sol.status
@@ -55,11 +58,12 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
         tables["Flows"] = flows_table(lp, x)
-        tables["Shares"] = shares_table(lp, x)
+        tables["Shares"] = shares_table(data, lp, x)
         tables["ChinaShare"] = china_share_table(data, lp, x, sol.row_dual)
         tables["Shortfalls"] = shortfalls_table(lp, u)
-        tables["Capacity"] = capacity_table(lp, x, sol.row_dual)
-        tables["Prices"] = prices_table(lp, sol.row_dual)
+        if detail == "full":
+            tables["Capacity"] = capacity_table(lp, x, sol.row_dual)
+            tables["Prices"] = prices_table(lp, sol.row_dual)
     else:
         parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
                               float("nan"))
@@ -86,44 +90,73 @@ def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
     return out.sort_values(["period", "commodity", "origin", "destination"]).reset_index(drop=True)
 
 
-def _non_china_supply(lp: LP, x: np.ndarray) -> pd.DataFrame:
-    f = lp.index.flows
-    keep = ~f["china_dest"].to_numpy()
-    return f.loc[keep, ["period", "commodity", "origin", "china_origin"]].assign(quantity=x[keep])
+def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFrame]:
+    """Structure-only arrays for the share tables: the (period, commodity) grid, each flow's grid
+    position (-1 for flows into the China group) and each grid cell's China-cap row (-1: none)."""
+    ix = lp.index
+    f = ix.flows
+    codes = data["Commodities"]["code"].to_numpy(dtype=object)
+    grid = pd.DataFrame({"period": np.repeat(np.asarray(ix.periods, dtype=np.int64), len(codes)),
+                         "commodity": np.tile(codes, len(ix.periods))})
+    grid = grid.sort_values(["period", "commodity"], kind="stable").reset_index(drop=True)
+    cell = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid))
+    pos = cell.reindex(pd.MultiIndex.from_arrays([f["period"].to_numpy(), f["commodity"].to_numpy()])).to_numpy()
+    pos = np.where(f["china_dest"].to_numpy() | np.isnan(pos), -1, pos).astype(np.int64)
+    caps = ix.caps
+    cap_row = np.full(len(grid), -1, dtype=np.int64)
+    if len(caps):
+        at = cell.reindex(pd.MultiIndex.from_arrays([caps["period"].to_numpy(), caps["commodity"].to_numpy()]))
+        cap_row[at.to_numpy().astype(np.int64)] = np.arange(len(caps))
+    origin_code, origins = pd.factorize(f["origin"].to_numpy(dtype=object))
+    return {"grid": grid, "pos": pos, "cap_row": cap_row, "origin_code": origin_code,
+            "origins": np.asarray(origins, dtype=object)}
 
 
-def shares_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
-    s = _non_china_supply(lp, x)
-    by_src = s.groupby(["period", "commodity", "origin"], as_index=False)["quantity"].sum()
-    total = by_src.groupby(["period", "commodity"])["quantity"].transform("sum")
-    by_src["share"] = np.where(total > FLOW_TOL, by_src["quantity"] / total.where(total > 0, 1), np.nan)
-    by_src = by_src[by_src["quantity"] > FLOW_TOL].rename(columns={"origin": "source"})
-    return by_src.sort_values(["period", "commodity", "share"], ascending=[True, True, False]).reset_index(drop=True)
+def shares_table(data: InputData, lp: LP, x: np.ndarray) -> pd.DataFrame:
+    """Each source's share of supply to non-China destinations, per (period, commodity)."""
+    g = lp.index.structural("results.grid", lambda: _grid_pattern(data, lp))
+    keep = g["pos"] >= 0
+    n_orig = len(g["origins"])
+    cell = g["pos"][keep] * n_orig + g["origin_code"][keep]
+    qty = np.bincount(cell, weights=x[keep], minlength=len(g["grid"]) * n_orig)
+    total = qty.reshape(len(g["grid"]), n_orig).sum(axis=1)
+    on = np.flatnonzero(qty > FLOW_TOL)
+    grid_pos, origin = on // n_orig, on % n_orig
+    out = pd.DataFrame({
+        "period": g["grid"]["period"].to_numpy()[grid_pos],
+        "commodity": g["grid"]["commodity"].to_numpy()[grid_pos],
+        "source": g["origins"][origin],
+        "quantity": qty[on],
+        "share": qty[on] / total[grid_pos],
+    })
+    order = np.lexsort((-out["share"].to_numpy(), grid_pos))  # grid is sorted by period, commodity
+    return out.iloc[order].reset_index(drop=True)
 
 
 def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:
+    """China group's share of supply to non-China destinations against its cap, per (period, commodity)."""
     ix = lp.index
-    s = _non_china_supply(lp, x)
-    s["china_q"] = np.where(s["china_origin"], s["quantity"], 0.0)
-    agg = s.groupby(["period", "commodity"], as_index=False)[["quantity", "china_q"]].sum()
-    grid = pd.DataFrame({"commodity": data["Commodities"]["code"].to_numpy()}).merge(
-        pd.DataFrame({"period": ix.periods}), how="cross")
-    out = grid.merge(agg, how="left", on=["period", "commodity"]).fillna({"quantity": 0.0, "china_q": 0.0})
-    total = out["quantity"].to_numpy()
-    out["china_share"] = np.where(total > FLOW_TOL, out["china_q"] / np.where(total > 0, total, 1), np.nan)
-    caps = ix.caps.copy()
-    if row_dual is not None and len(caps):
-        caps["dual"] = row_dual[lp.rows("china_cap")]
-    else:
-        caps["dual"] = np.nan
-    out = out.merge(caps[["commodity", "period", "china_cap", "dual"]], how="left", on=["commodity", "period"])
-    has_cap = out["china_cap"].notna()
-    out["binding"] = has_cap & (out["china_share"].fillna(0) >= out["china_cap"] - SHARE_TOL) & (total > FLOW_TOL)
+    g = ix.structural("results.grid", lambda: _grid_pattern(data, lp))
+    keep = g["pos"] >= 0
+    n = len(g["grid"])
+    total = np.bincount(g["pos"][keep], weights=x[keep], minlength=n)
+    china = np.bincount(g["pos"][keep], weights=(x * ix.flows["china_origin"].to_numpy())[keep], minlength=n)
+    share = np.where(total > FLOW_TOL, china / np.where(total > 0, total, 1.0), np.nan)
+    has_cap = g["cap_row"] >= 0
+    cap = np.full(n, np.nan)
+    cap[has_cap] = ix.caps["china_cap"].to_numpy(dtype=float)[g["cap_row"][has_cap]]
+    dual = np.zeros(n)
+    if row_dual is not None and len(ix.caps):
+        dual[has_cap] = row_dual[lp.rows("china_cap")][g["cap_row"][has_cap]]
     # d objective / d cap = dual * S (the row is sum (inside - cap) x <= 0); per percentage point: / 100
-    out["marginal_cost"] = np.where(has_cap, 0.01 * out["dual"].fillna(0.0) * total, np.nan)
-    out["marginal_cost"] = out["marginal_cost"].where(~has_cap | (out["marginal_cost"] != 0), 0.0)
-    cols = ["period", "commodity", "china_share", "china_cap", "binding", "marginal_cost"]
-    return out.sort_values(["period", "commodity"])[cols].reset_index(drop=True)
+    marginal = np.where(has_cap, 0.01 * dual * total + 0.0, np.nan)
+    binding = has_cap & (total > FLOW_TOL) & (np.nan_to_num(share) >= cap - SHARE_TOL)
+    out = g["grid"].copy()
+    out["china_share"] = share
+    out["china_cap"] = cap
+    out["binding"] = binding
+    out["marginal_cost"] = marginal
+    return out
 
 
 def shortfalls_table(lp: LP, u: np.ndarray) -> pd.DataFrame:

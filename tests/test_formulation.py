@@ -75,3 +75,34 @@ def test_resolve_in_place_equals_fresh_solve(data):
     fresh = solve(changed)
     assert session.updates == 1 and session.rebuilds == 1
     assert in_place.objective == pytest.approx(fresh.objective, rel=1e-9)
+
+
+def test_value_only_edits_reuse_the_structure_and_give_the_identical_lp(data):
+    base = build_lp(data)
+    changed = data.copy()
+    t = changed.tables
+    t["Supply"].loc[0, ["capacity", "unit_cost"]] = (123.0, 7.5)
+    t["Demand"].loc[1, "quantity"] = 999.0
+    t["Routes"].loc[1, "max_quantity"] = 0.0  # an embargo on the commodity-specific route
+    t["Recipes"].loc[0, "quantity"] = 2.5
+    t["Commodities"].loc[t["Commodities"]["code"] == "OXIDE", "china_cap"] = 0.15
+    t["ShareLimits"].loc[0, "min_share"] = 0.25
+    t["Countries"].loc[0, "risk"] = 0.7
+    reused = build_lp(changed, reuse=base.index)
+    fresh = build_lp(changed)
+    assert reused.index.memo is base.index.memo  # the structure was taken, not rebuilt
+    assert fresh.index.memo is not base.index.memo
+    for attr in ("c", "lower", "upper", "row_lower", "row_upper"):
+        assert (getattr(reused, attr) == getattr(fresh, attr)).all(), attr
+    assert reused.same_structure(fresh)
+    assert (reused.A.data == fresh.A.data).all()
+    assert not (reused.c == base.c).all()  # and the edits did change the numbers
+
+
+def test_an_edit_to_a_key_column_rebuilds_the_structure(data):
+    base = build_lp(data)
+    changed = data.copy()
+    changed.tables["Supply"].loc[0, "country"] = "JPN"
+    rebuilt = build_lp(changed, reuse=base.index)
+    assert rebuilt.index.memo is not base.index.memo
+    assert rebuilt.index.signature != base.index.signature

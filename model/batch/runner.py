@@ -135,7 +135,7 @@ def _run_one(job: Job, base: InputData, session, worker: str) -> Result:
         )
     rebuilds = session.rebuilds
     try:
-        plan = solve(data, session=session, sensitivity=False, marginals="dual")
+        plan = solve(data, session=session, sensitivity=False, marginals="dual", detail="contract")
     except Exception as exc:
         return Result(
             job.key,

@@ -103,7 +103,7 @@ def apply_overrides(base: InputData, overrides: list[Override]) -> tuple[InputDa
     if problems:
         raise InputError(problems)
     if overrides:
-        invalid = check(data)
+        invalid = check(data, changed={(c["sheet"], c["column"]) for c in changes})
         if invalid:
             raise InputError([_blame(p, overrides, changes) for p in invalid])
     table = pd.DataFrame(changes, columns=CHANGE_COLUMNS)

@@ -32,24 +32,29 @@ def balance(ix: Index, at: dict[str, int]) -> RowBlock:
     The last term is production: making one unit of k' in d consumes the recipe's inputs there.
     """
     f, n = ix.flows, ix.needs
-    inflow_rows = f["need_id"].to_numpy()
+    rows, cols, recipe = ix.structural("balance", lambda: _balance_pattern(ix, at))
+    quantity = ix.recipes["quantity"].to_numpy(dtype=float)[recipe]
+    rhs = n["quantity"].to_numpy(dtype=float)
+    return RowBlock("balance", n, rows, cols,
+                    np.concatenate([np.ones(len(f)), np.ones(len(n)), -quantity]), rhs, rhs.copy())
+
+
+def _balance_pattern(ix: Index, at: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows and columns of the balance entries: inflows, shortfalls, then production draws, with
+    the Recipes position of each production entry."""
+    f, n = ix.flows, ix.needs
     inflow_cols = at["flow"] + np.arange(len(f))
     short_rows = np.arange(len(n))
-    short_cols = at["shortfall"] + short_rows
     # production: every flow out of d of an output k' draws recipe inputs k into need (d, k, t)
     out = f[["origin", "commodity", "period"]].assign(col=inflow_cols)
-    out = out.merge(ix.recipes[["output", "input", "quantity"]], left_on="commodity", right_on="output")
+    recipes = ix.recipes[["output", "input"]].assign(recipe=np.arange(len(ix.recipes)))
+    out = out.merge(recipes, left_on="commodity", right_on="output")
     need_id = pd.Series(np.arange(len(n)), index=pd.MultiIndex.from_frame(n[["country", "commodity", "period"]]))
     keys = pd.MultiIndex.from_arrays([out["origin"], out["input"], out["period"]])
-    prod_rows = need_id.reindex(keys).to_numpy()
-    rhs = n["quantity"].to_numpy(dtype=float)
-    return RowBlock(
-        "balance", n,
-        np.concatenate([inflow_rows, short_rows, prod_rows.astype(np.int64)]),
-        np.concatenate([inflow_cols, short_cols, out["col"].to_numpy()]),
-        np.concatenate([np.ones(len(f)), np.ones(len(n)), -out["quantity"].to_numpy(dtype=float)]),
-        rhs, rhs.copy(),
-    )
+    prod_rows = need_id.reindex(keys).to_numpy().astype(np.int64)
+    return (np.concatenate([f["need_id"].to_numpy(), short_rows, prod_rows]),
+            np.concatenate([inflow_cols, at["shortfall"] + short_rows, out["col"].to_numpy()]),
+            out["recipe"].to_numpy())
 
 
 def china_cap(ix: Index, at: dict[str, int]) -> RowBlock:
@@ -83,6 +88,17 @@ def _limit_rows(name: str, ix: Index, at: dict[str, int], lim: pd.DataFrame, col
     """Rows `sum_{d not in C} (member - share) x` per ShareLimits entry (vectorised: no loop over entries)."""
     if lim.empty:
         return RowBlock.empty(name, lim)
+    entry, flow, inside = ix.structural(name, lambda: _limit_pattern(ix, lim))
+    share = lim[col].to_numpy(dtype=float)
+    n = len(lim)
+    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
+    return RowBlock(name, lim.drop(columns="members"), entry, at["flow"] + flow,
+                    inside.astype(float) - share[entry], lower, upp)
+
+
+def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(entry, flow, inside) triples: every flow to a non-China destination of each entry's
+    (commodity, period), and whether its origin belongs to the entry's source."""
     f = ix.flows
     sel = np.flatnonzero(~f["china_dest"].to_numpy())
     # (commodity, period) group of every flow to a non-China destination and of every limit entry
@@ -106,12 +122,7 @@ def _limit_rows(name: str, ix: Index, at: dict[str, int], lim: pd.DataFrame, col
     first = pd.Series(np.arange(len(lim))).groupby(s_code).first().to_numpy()
     member = np.array([np.isin(o_uni, list(lim["members"].iat[i])) for i in first], dtype=bool).reshape(
         len(s_uni), len(o_uni))
-    inside = member[s_code[entry], o_code[flow]]
-    share = lim[col].to_numpy(dtype=float)
-    n = len(lim)
-    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
-    return RowBlock(name, lim.drop(columns="members"), entry, at["flow"] + flow,
-                    inside.astype(float) - share[entry], lower, upp)
+    return entry, flow, member[s_code[entry], o_code[flow]]
 
 
 def _share_rows(name: str, ix: Index, at: dict[str, int], keys: pd.DataFrame, inside: np.ndarray,
@@ -119,14 +130,19 @@ def _share_rows(name: str, ix: Index, at: dict[str, int], keys: pd.DataFrame, in
     """Rows `sum_{d not in C} (inside - share) x <= 0` per (commodity, period) in `keys` (vectorised)."""
     if keys.empty:
         return RowBlock.empty(name, keys)
+    sel, rows = ix.structural(name, lambda: _share_pattern(ix, keys))
+    vals = inside[sel].astype(float) - share[rows]
+    n = len(keys)
+    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
+    return RowBlock(name, keys, rows, at["flow"] + sel, vals, lower, upp)
+
+
+def _share_pattern(ix: Index, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Flows to non-China destinations and the (commodity, period) row of `keys` each falls in."""
     f = ix.flows
     row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[["commodity", "period"]]))
     sel = np.flatnonzero(~f["china_dest"].to_numpy())
     fk = pd.MultiIndex.from_arrays([f["commodity"].to_numpy()[sel], f["period"].to_numpy()[sel]])
     rows = row_of.reindex(fk).to_numpy()
     ok = ~np.isnan(rows)
-    sel, rows = sel[ok], rows[ok].astype(np.int64)
-    vals = inside[sel].astype(float) - share[rows]
-    n = len(keys)
-    lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
-    return RowBlock(name, keys, rows, at["flow"] + sel, vals, lower, upp)
+    return sel[ok], rows[ok].astype(np.int64)

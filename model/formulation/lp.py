@@ -52,8 +52,10 @@ class LP:
         )
 
 
-def build_lp(data: InputData, *, no_shortfall: bool = False) -> LP:
-    return assemble(build_index(data), no_shortfall=no_shortfall)
+def build_lp(data: InputData, *, no_shortfall: bool = False, reuse: Index | None = None) -> LP:
+    """The LP of `data`. With `reuse` (the Index of an earlier LP of the same structure) only the
+    numbers are gathered anew and the sparsity pattern is taken as it was: what-ifs skip the joins."""
+    return assemble(build_index(data, reuse=reuse), no_shortfall=no_shortfall)
 
 
 def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
@@ -79,11 +81,9 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
         cols.append(block.cols)
         vals.append(block.vals)
         m += len(block.keys)
-    A = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n)
-    )
-    A.sum_duplicates()
-    A.sort_indices()
+    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    order, indptr, indices = ix.structural("csr", lambda: _csr_pattern(rows, cols, m))
+    A = sp.csr_matrix((vals[order], indices, indptr), shape=(m, n))
 
     def cat(attr: str, blocks) -> np.ndarray:
         parts = [np.asarray(getattr(b, attr), dtype=float) for b in blocks.values()]
@@ -95,3 +95,17 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
         upper=cat("upper", var_blocks), A=A, row_lower=cat("lower", row_blocks),
         row_upper=cat("upper", row_blocks),
     )
+
+
+def _csr_pattern(rows: np.ndarray, cols: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The permutation that sorts COO entries into CSR order, with the CSR index arrays.
+
+    Every (row, column) pair appears once by construction (see constraints.py), so no summing.
+    """
+    order = np.lexsort((cols, rows))
+    r, c = rows[order], cols[order]
+    if len(r) > 1 and np.any((r[1:] == r[:-1]) & (c[1:] == c[:-1])):
+        raise AssertionError("a (row, column) pair appears twice in the constraint matrix")
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+    return order, indptr, cols[order].astype(np.int64)

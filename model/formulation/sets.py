@@ -13,7 +13,11 @@ row that leaves it blank for the same other keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,9 +40,101 @@ class Index:
     limits: pd.DataFrame  # limit_row, commodity, period, source, min_share, max_share
     penalty: pd.Series  # shortfall penalty per commodity code
     risk_weight: float
+    signature: str | None = None  # structure_signature(data) of the data it was built from
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # structure-only arrays, shared
+
+    def structural(self, name: str, make: Callable[[], Any]) -> Any:
+        """Arrays that depend only on the structure (which rows exist), computed once and shared
+        by every Index refreshed from this one: what-if re-solves skip the joins."""
+        if name not in self.memo:
+            self.memo[name] = make()
+        return self.memo[name]
 
 
-def build_index(data: InputData) -> Index:
+# The columns that decide which variables, rows and matrix entries exist. A what-if that changes
+# none of them (costs, capacities, demand, caps, shares, route limits) re-uses the structure.
+STRUCTURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Countries": ("code", "group"),
+    "Commodities": ("code", "row"),
+    "Supply": ("country", "commodity", "period", "row"),
+    "Demand": ("country", "commodity", "period", "row"),
+    "Routes": ("origin", "destination", "commodity", "row"),
+    "Recipes": ("output", "input", "row"),
+    "ShareLimits": ("commodity", "period", "source", "row"),
+}
+BLANK_MATTERS: dict[str, tuple[str, ...]] = {  # a blank here removes rows: its pattern is structure
+    "Commodities": ("china_cap",),
+    "ShareLimits": ("min_share", "max_share"),
+}
+
+
+def structure_signature(data: InputData) -> str | None:
+    """A digest of everything that decides the LP's shape (not its numbers); None when rows
+    cannot be told apart (a table without unique `row` numbers), so nothing is re-used."""
+    digest = hashlib.sha1(f"{data.settings.china_group}|{data.settings.unlisted_routes}".encode())
+    for sheet, cols in STRUCTURE_COLUMNS.items():
+        table = data[sheet]
+        frame = table[list(cols)].astype("object")
+        for col in BLANK_MATTERS.get(sheet, ()):
+            frame[col + "_blank"] = table[col].isna()
+        if not table["row"].is_unique:
+            return None
+        digest.update(f"{sheet}:{len(table)}".encode())
+        if len(table):
+            digest.update(pickle.dumps(frame.to_numpy(dtype=object).tolist(), protocol=5))
+    return digest.hexdigest()
+
+
+def refresh_index(ix: Index, data: InputData) -> Index:
+    """The Index of `data`, whose structure equals `ix`'s: only the numbers are gathered anew."""
+
+    def at(sheet: str, rows: pd.Series) -> np.ndarray:
+        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
+
+    def take(sheet: str, col: str, pos: np.ndarray, missing: float) -> np.ndarray:
+        values = data[sheet][col].to_numpy(dtype=float)
+        out = np.full(len(pos), missing)
+        ok = pos >= 0
+        out[ok] = values[pos[ok]]
+        return np.where(np.isnan(out), missing, out)
+
+    supply = ix.supply.copy()
+    pos = at("Supply", supply["row"])
+    supply["capacity"] = take("Supply", "capacity", pos, np.nan)
+    supply["unit_cost"] = take("Supply", "unit_cost", pos, np.nan)
+    needs = ix.needs.copy()
+    needs["quantity"] = take("Demand", "quantity", at("Demand", needs["row"]), 0.0)
+    flows = ix.flows.copy()
+    flows["unit_cost"] = supply["unit_cost"].to_numpy()[flows["supply_id"].to_numpy()]
+    route = at("Routes", flows["route_row"])
+    flows["route_cost"] = take("Routes", "cost_per_unit", route, 0.0)
+    flows["route_max"] = take("Routes", "max_quantity", route, np.inf)
+    countries = data["Countries"]
+    risk = countries["risk"].fillna(0.0).to_numpy(dtype=float)
+    flows["risk"] = risk[pd.Index(countries["code"]).get_indexer(flows["origin"].to_numpy())]
+    caps = ix.caps.copy()
+    caps["china_cap"] = take("Commodities", "china_cap", at("Commodities", caps["row"]), np.nan)
+    limits = ix.limits.copy()
+    if len(limits):
+        pos = at("ShareLimits", limits["limit_row"])
+        limits["min_share"] = take("ShareLimits", "min_share", pos, np.nan)
+        limits["max_share"] = take("ShareLimits", "max_share", pos, np.nan)
+    recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
+    return replace(ix, supply=supply, needs=needs, flows=flows, caps=caps, limits=limits, recipes=recipes,
+                   penalty=shortfall_penalties(data), risk_weight=float(data.settings.risk_weight))
+
+
+def build_index(data: InputData, *, reuse: Index | None = None) -> Index:
+    """The LP's index tables. With `reuse` of the same structure, only the numbers are refreshed."""
+    signature = structure_signature(data)
+    if reuse is not None and signature is not None and reuse.signature == signature:
+        return refresh_index(reuse, data)
+    index = _build_index(data)
+    index.signature = signature
+    return index
+
+
+def _build_index(data: InputData) -> Index:
     periods = data.periods
     countries = data["Countries"]
     china = set(countries.loc[countries["group"] == data.settings.china_group, "code"])
