@@ -73,6 +73,10 @@ def report(plan, output: Path | None) -> None:
             short = plan.tables["Shortfalls"]
             say(f"WARNING: demand not met in {len(short)} place(s), {plan.shortfall_total:,.2f} units in all; "
                 "see the Shortfalls sheet")
+        summary = plan.tables["Summary"].set_index("metric")["value"]
+        if "cost_of_china_caps" in summary:
+            say(f"the China caps cost {float(summary['cost_of_china_caps']):,.2f} {cur} together "
+                "(objective with the caps minus objective without them)")
         binding = plan.tables["ChinaShare"]
         binding = binding[binding["binding"]]
         if len(binding):

@@ -106,3 +106,20 @@ def test_an_edit_to_a_key_column_rebuilds_the_structure(data):
     rebuilt = build_lp(changed, reuse=base.index)
     assert rebuilt.index.memo is not base.index.memo
     assert rebuilt.index.signature != base.index.signature
+
+
+def test_summary_states_what_the_china_caps_cost_together(tmp_path):
+    # CHN at 10 could serve all 100 (cost 1000); the 40% cap buys 60 from AUS at 30: 400 + 1800
+    sheets = {
+        "Countries": [["code", "name", "group", "risk"], ["USA", "US", "US", None],
+                      ["CHN", "China", "China", None], ["AUS", "Australia", "Pax Silica", None]],
+        "Commodities": [["code", "name", "unit", "china_cap", "shortfall_penalty"], ["REO", "oxide", "t", 0.4, None]],
+        "Supply": [["country", "commodity", "period", "capacity", "unit_cost"],
+                   ["CHN", "REO", 2026, 200, 10], ["AUS", "REO", 2026, 200, 30]],
+        "Demand": [["country", "commodity", "period", "quantity"], ["USA", "REO", 2026, 100]],
+    }
+    plan = solve(load_workbook(write_workbook(tmp_path / "cap.xlsx", sheets)))
+    assert plan.objective == pytest.approx(2200.0)
+    assert plan.summary_value("cost_of_china_caps") == pytest.approx(1200.0)
+    assert plan.summary_value("objective_without_china_caps") == pytest.approx(1000.0)
+    assert plan.tables["ChinaShare"]["marginal_cost"].iloc[0] == pytest.approx(-20.0)
