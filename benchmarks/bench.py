@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# The options the batch runner uses (model/batch/runner.py): the contract tables, duals for the
+# cap marginals, no Sensitivity sheet. Like for like with the raw path, which reports nothing.
+WHAT_IF = {"sensitivity": False, "marginals": "dual", "detail": "contract"}
 sys.path.insert(0, str(HERE))
 import generate as gen  # noqa: E402
 
@@ -318,11 +321,11 @@ def project_scenarios(base, inst, scs, *, warm_start="auto", threads=1):
     from model.solve.highs import HighsSession
 
     session = HighsSession(threads=threads, warm_start=warm_start)
-    api.solve(base, session=session)
+    api.solve(base, session=session, **WHAT_IF)
     times, objs, iters = [], [], []
     for sc in scs:
         t0 = time.perf_counter()
-        plan = api.solve(apply_data(base, inst, sc), session=session)
+        plan = api.solve(apply_data(base, inst, sc), session=session, **WHAT_IF)
         times.append(time.perf_counter() - t0)
         objs.append(plan.objective)
         iters.append(plan.solution.iterations)
@@ -372,7 +375,7 @@ def time_limit_check(base) -> dict:
     session = HighsSession(threads=1, warm_start="never", time_limit_s=limit)
     statuses = []
     while session.h.getRunTime() < 3 * limit or len(statuses) < 4:
-        statuses.append(str(api.solve(base, session=session, time_limit_s=limit).status))
+        statuses.append(str(api.solve(base, session=session, time_limit_s=limit, **WHAT_IF).status))
     h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -410,7 +413,7 @@ def child(task: str, arg: str) -> dict:
         data = gen.to_inputdata(inst)
         rss0 = _maxrss_mb()
         t0 = time.perf_counter()
-        plan = api.solve(data, threads=1)
+        plan = api.solve(data, threads=1, **WHAT_IF)
         total = time.perf_counter() - t0
         out = {"total": total, "objective": plan.objective, "status": str(plan.status),
                "build": plan.summary_value("build_seconds"), "solve": plan.summary_value("solve_seconds"),
@@ -439,7 +442,7 @@ def child(task: str, arg: str) -> dict:
         t0 = time.perf_counter()
         ok = 0
         for sc in scenarios(inst, n, seed=11):
-            plan = api.solve(apply_data(base, inst, sc), session=session)
+            plan = api.solve(apply_data(base, inst, sc), session=session, **WHAT_IF)
             ok += plan.has_plan
         return {"scenarios": n, "solved": ok, "seconds": time.perf_counter() - t0, "rss_mb": _maxrss_mb(),
                 "rebuilds": session.rebuilds, "updates": session.updates}
@@ -463,11 +466,11 @@ def _worker(share: list, barrier, queue) -> None:
     inst = gen.small()
     base = gen.to_inputdata(inst)
     session = HighsSession(threads=1)
-    api.solve(base, session=session)
+    api.solve(base, session=session, **WHAT_IF)
     barrier.wait()
     t0 = time.time()
     for sc in share:
-        api.solve(apply_data(base, inst, sc), session=session)
+        api.solve(apply_data(base, inst, sc), session=session, **WHAT_IF)
     queue.put((t0, time.time()))
 
 
