@@ -30,6 +30,7 @@ from model.formulation.lp import LP
 
 TOL = 1e-7  # shortfalls and duals smaller than this are solver noise
 IIS_MAX_NONZEROS = 20_000  # larger LPs skip HiGHS's full IIS search (it solves many LPs)
+IIS_SKIP_NONZEROS = 2_000_000  # beyond this even HiGHS's light IIS (one more solve) is skipped
 IIS_TIME_LIMIT_S = 2.0
 IIS_IRREDUCIBLE = 3  # HighsIis.status_ kIisModelStatusIrreducible (highspy does not bind the enum)
 
@@ -54,7 +55,7 @@ def explain_infeasible(data: InputData, lp: LP, *, use_iis: bool = True) -> pd.D
     short_pairs = {(r["commodity"], r["period"]) for r in found}
     conflicts: list[dict] = []
     short = set(np.flatnonzero(u > TOL).tolist())
-    if use_iis:
+    if use_iis and lp.A.nnz <= IIS_SKIP_NONZEROS:
         conflicts = _iis_conflicts(lp, units, short)
     explained = {(r["commodity"], r["period"]) for r in conflicts}
     rest = short_pairs - explained

@@ -153,6 +153,10 @@ def test_iteration_limit_after_a_feasible_point_gives_a_suboptimal_plan(data, ge
     assert plan.summary_value("status") == "suboptimal"
     assert plan.summary_value("solver_status") == "Iteration limit reached"
     assert plan.objective >= optimum.objective - 1e-6
+    # a basis that is not dual feasible prices nothing: no shadow prices or marginal costs
+    assert plan.tables["Capacity"]["shadow_price"].isna().all()
+    assert plan.tables["Prices"]["marginal_cost"].isna().all()
+    assert optimum.tables["Capacity"]["shadow_price"].notna().all()
     out = tmp_path / "suboptimal.xlsx"
     write_plan(plan, out, inputs=[generated])
     assert check_plan(generated, out) == []  # feasible, costs add up

@@ -242,3 +242,13 @@ def test_cli_lists_20_findings_then_says_how_many_more(tmp_path):
     listed = [line for line in res.stderr.splitlines() if line.startswith("  - ")]
     assert len(listed) == 20
     assert "more; run without --no-shortfall" in res.stderr
+
+
+def test_a_failed_diagnosis_still_says_so_in_one_sentence(tmp_path, monkeypatch):
+    import model.diagnose as diagnose
+
+    data, _ = strict(tmp_path, capped_sheets())
+    monkeypatch.setattr(diagnose, "_solve_elastic", lambda lp: None)
+    table = explain_infeasible(data, build_lp(data, no_shortfall=True))
+    assert list(table["kind"]) == ["unknown"]
+    assert table["explanation"].iloc[0].startswith("No plan meets all demand")

@@ -148,8 +148,10 @@ class HighsSession:
                             iterations, seconds, warm)
         sol = h.getSolution()
         x = np.asarray(sol.col_value, dtype=float)
-        row_dual = np.asarray(sol.row_dual, dtype=float) if sol.dual_valid else None
-        col_dual = np.asarray(sol.col_dual, dtype=float) if sol.dual_valid else None
+        # duals of a basis that is not dual feasible (a suboptimal stop) price nothing: report none
+        duals = sol.dual_valid and info.dual_solution_status == 2  # kSolutionStatusFeasible
+        row_dual = np.asarray(sol.row_dual, dtype=float) if duals else None
+        col_dual = np.asarray(sol.col_dual, dtype=float) if duals else None
         objective = float(info.objective_function_value)
         dual_obj = dual_objective(lp, row_dual, col_dual) if row_dual is not None else float("nan")
         return Solution(status, name, x, np.asarray(sol.row_value, dtype=float), row_dual, col_dual,
