@@ -56,7 +56,8 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         from model.report.sensitivity import add_sensitivity
 
         add_sensitivity(plan, session=session, ranging=ranging, alternate=alternate_optima, threads=threads)
-    if marginals == "resolve" and plan.has_plan:
+    # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
+    if marginals == "resolve" and plan.has_plan and plan.status != "suboptimal":
         apply_resolved_marginals(plan, threads=threads)
         add_cost_of_caps(plan, no_shortfall=no_shortfall, threads=threads)
     return plan
