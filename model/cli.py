@@ -33,7 +33,8 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @workbook_argument
 @output_option(DEFAULT_OUTPUT)
 @click.option("--no-shortfall", is_flag=True, help="Strict mode: forbid unmet demand; explain infeasibility.")
-@click.option("--time-limit", type=float, default=None, help="Solver time limit in seconds.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Solver time limit in seconds (> 0).")
 @click.option("--ranging", is_flag=True, help="Add HiGHS ranging (allowable cost/capacity changes) to Sensitivity.")
 @click.option("--alternate-optima", is_flag=True,
               help="Add AlternateOptima: each source's least and most share at the optimal cost (re-solves).")

@@ -207,6 +207,9 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> Settings:
             continue
         if value is None:
             continue
+        if name == "time_limit_s" and value <= 0:
+            problems.append(Problem("Settings", r.row, "value", _num(value), "time_limit_s must be > 0 (blank: no limit)"))
+            continue
         if spec.minimum is not None and value < spec.minimum:
             problems.append(Problem("Settings", r.row, "value", r.value, f"{name} must be >= {spec.minimum:g}"))
             continue

@@ -151,3 +151,14 @@ def test_output_may_never_be_the_input(tmp_path):
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert path.read_bytes() == before
+
+
+def test_time_limit_must_be_positive(tmp_path):
+    sheets = base_sheets()
+    sheets["Settings"] = [["setting", "value"], ["time_limit_s", 0]]
+    assert "Settings row 2, column value: time_limit_s must be > 0 (blank: no limit) (got 0)" in problems_for(
+        tmp_path, sheets)
+    path = write_workbook(tmp_path / "ok.xlsx", base_sheets())
+    run = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(path), "-o", str(tmp_path / "p.xlsx"),
+                          "--time-limit", "0"], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr

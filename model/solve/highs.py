@@ -121,7 +121,7 @@ class HighsSession:
             h.clearSolver()  # forget the basis: a true cold start
         _use_scheduler(self.threads)
         limit = self.time_limit_s
-        h.setOptionValue("time_limit", float(h.getRunTime() + limit) if limit else INF)
+        h.setOptionValue("time_limit", float(h.getRunTime() + limit) if limit is not None else INF)
         start = time.perf_counter()
         self._check(h.run(), "run")
         seconds = time.perf_counter() - start
@@ -200,8 +200,6 @@ def _use_scheduler(threads: int | None) -> None:
     if _scheduler_threads is not _UNSET and _scheduler_threads != threads:
         highspy.Highs.resetGlobalScheduler(True)
     _scheduler_threads = threads
-
-
 
 
 def new_highs() -> highspy.Highs:
