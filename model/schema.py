@@ -239,6 +239,34 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
         examples=((None, None, "Pax Silica", 0.2, None),),
     ),
 )
+UNCERTAINTY_SHEET = Sheet(
+    "Uncertainty",
+    "Optional, read by `sourcing montecarlo`: multipliers on capacities and unit costs, and the "
+    "chance that a country's supply of a commodity is cut off. Without it: +/-20% uniform on "
+    "every capacity and unit cost, no cut-offs.",
+    (
+        Column("country", "code", "Country code.", required=False, blank_means="every country", ref="country"),
+        Column("commodity", "code", "Commodity code.", required=False, blank_means="every commodity",
+               ref="commodity"),
+        Column("target", "choice", "What the multiplier scales: capacity or unit_cost.", required=False,
+               blank_means="no multiplier (the row gives only a cut-off)", choices=("capacity", "unit_cost")),
+        Column("distribution", "choice", "uniform (low, high), triangular (low, mode, high) or normal "
+               "(mean = mode, sd; draws clipped at 0).", required=False, blank_means="none (cut-off rows)",
+               choices=("uniform", "triangular", "normal")),
+        Column("low", "number", "Smallest multiplier.", required=False, blank_means="not used", minimum=0),
+        Column("mode", "number", "Most likely multiplier (normal: the mean).", required=False,
+               blank_means="not used (normal: 1)", minimum=0),
+        Column("high", "number", "Largest multiplier.", required=False, blank_means="not used", minimum=0),
+        Column("sd", "number", "Standard deviation of a normal multiplier.", required=False,
+               blank_means="not used", minimum=0),
+        Column("cutoff_probability", "share", "Probability that the matching supply is cut off "
+               "(capacity 0) in a draw.", required=False, blank_means="0", minimum=0, maximum=1),
+    ),
+    optional=True,
+    examples=(("CHN", "REO", "capacity", "uniform", 0.5, None, 1.0, None, 0.1),),
+)
+
+INPUT_SHEETS = (*INPUT_SHEETS, UNCERTAINTY_SHEET)
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
 SCENARIOS_SHEET = Sheet(

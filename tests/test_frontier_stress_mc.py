@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from model.batch.frontier import run_frontier
-from model.batch.montecarlo import apply_draw, read_uncertainty, run_montecarlo
+from model.batch.montecarlo import apply_draw, run_montecarlo, uncertainty_spec
 from model.batch.stress import run_stress
 from model.cli import main
 from model.data import load_workbook
@@ -151,20 +151,24 @@ def test_uncertainty_sheet_with_cutoff_and_its_errors(tmp_path):
     ]
     path = write_workbook(tmp_path / "u.xlsx", s)
     data = load_workbook(path)
-    spec = read_uncertainty(path, data)
+    spec = uncertainty_spec(data)
     assert len(spec) == 3
     tables, _ = run_montecarlo(data, spec, draws=3, seed=1, progress=False)
     draws = tables["Draws"]
     assert (draws["shortfall_GA"] > 0).all()  # China's gallium is always cut off
-    s["Uncertainty"].append(["XXX", None, "capacity", "uniform", 1.2, None, 0.8, None, 2])
-    bad = write_workbook(tmp_path / "bad.xlsx", s)
+    # cell errors are the loader's (the sheet is part of the contract) ...
+    s["Uncertainty"].append(["XXX", None, "capacity", "uniform", 0.8, None, 1.2, None, 2])
     with pytest.raises(InputError) as info:
-        read_uncertainty(bad, load_workbook(bad))
+        load_workbook(write_workbook(tmp_path / "bad.xlsx", s))
     text = info.value.report()
     assert "Uncertainty row 5, column country: unknown country" in text
-    assert "cutoff_probability: must be between 0 and 1" in text
-    assert "uniform needs 0 <= low <= high" in text
-    assert read_uncertainty(write_workbook(tmp_path / "none.xlsx", sheets()), data) is None
+    assert "Uncertainty row 5, column cutoff_probability: must be <= 1 (got 2)" in text
+    # ... rules across columns are Monte Carlo's
+    s["Uncertainty"][-1] = ["AUS", None, "capacity", "uniform", 1.2, None, 0.8, None, None]
+    with pytest.raises(InputError) as info:
+        uncertainty_spec(load_workbook(write_workbook(tmp_path / "bad2.xlsx", s)))
+    assert "Uncertainty row 5, column low: uniform needs 0 <= low <= high" in info.value.report()
+    assert uncertainty_spec(load_workbook(write_workbook(tmp_path / "none.xlsx", sheets()))) is None
 
 
 def test_montecarlo_serial_equals_two_processes_equals_dask(data):

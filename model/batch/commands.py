@@ -340,11 +340,11 @@ def montecarlo(
     workbook: Path, output: Path, draws: int, seed: int, jobs: int, scheduler: str | None
 ) -> None:
     """Uncertain capacities, costs and cut-offs: P5/P50/P95 of cost and shortfall, cap binding rates."""
-    from model.batch.montecarlo import read_uncertainty, run_montecarlo
+    from model.batch.montecarlo import run_montecarlo, uncertainty_spec
     from model.batch.output import Chart, write_batch
 
     data = _load(workbook)
-    spec = read_uncertainty(workbook, data)
+    spec = uncertainty_spec(data)
     if spec is None:
         say(
             "no Uncertainty sheet: using the default +/-20% uniform on every capacity and unit cost"

@@ -1,7 +1,7 @@
 """Monte Carlo over capacities, costs and supply cut-offs, reproducible from a seed.
 
-The optional `Uncertainty` sheet (read here with openpyxl; the loader ignores sheets it does not
-know) has one row per uncertainty:
+The optional `Uncertainty` sheet (part of the workbook contract, model/schema.py, so the loader
+parses and checks its cells like any other sheet) has one row per uncertainty:
 
     country       country code; blank = every country
     commodity     commodity code; blank = every commodity
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,28 +75,20 @@ DEFAULT_SPEC = (
 )
 
 
-def read_uncertainty(path: Path, data: InputData | None = None) -> tuple[dict, ...] | None:
-    """The Uncertainty sheet as validated dicts, or None when the workbook has no such sheet."""
-    import openpyxl
+def uncertainty_spec(data: InputData) -> tuple[dict, ...] | None:
+    """The Uncertainty sheet's rows as dicts, or None when it has none (the default applies).
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        title = next((t for t in wb.sheetnames if t.strip().lower() == SHEET.lower()), None)
-        if title is None:
-            return None
-        rows = list(wb[title].iter_rows(values_only=True))
-    finally:
-        wb.close()
-    if not rows:
-        return ()
-    header = [str(h).strip().lower() if h is not None else "" for h in rows[0]]
+    The loader has already parsed and range-checked every cell (model/schema.py); this adds
+    the rules that tie columns together (a distribution's parameters, a cut-off or a target).
+    """
+    table = data["Uncertainty"]
+    if table.empty:
+        return None
     problems: list[Problem] = []
-    spec: list[dict] = []
-    for excel_row, values in enumerate(rows[1:], start=2):
-        cells = dict(zip(header, values, strict=False))
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        spec.append(_parse_row(cells, excel_row, data, problems))
+    spec = []
+    for record in table.to_dict("records"):
+        cells = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+        spec.append(_parse_row(cells, int(cells.pop("row")), data, problems))
     if problems:
         raise InputError(problems)
     return tuple(spec)
