@@ -46,6 +46,12 @@ class InputData:
     sha256: str = ""
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # tables built in code may leave out optional sheets: they are empty, as in a workbook
+        for spec in (*INPUT_SHEETS, SCENARIOS_SHEET):
+            if spec.name not in self.tables:
+                self.tables[spec.name] = empty_table(spec)
+
     def __getitem__(self, sheet: str) -> pd.DataFrame:
         return self.tables[sheet]
 

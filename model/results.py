@@ -80,14 +80,24 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
 
 
 def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
-    f = lp.index.flows
-    on = x > FLOW_TOL
-    out = f.loc[on, ["period", "commodity", "origin", "destination"]].copy()
-    out["quantity"] = x[on]
-    out["unit_cost"] = f.loc[on, "unit_cost"].to_numpy()
-    out["route_cost"] = f.loc[on, "route_cost"].to_numpy()
-    out["cost"] = out["quantity"] * (out["unit_cost"] + out["route_cost"])
-    return out.sort_values(["period", "commodity", "origin", "destination"]).reset_index(drop=True)
+    ix = lp.index
+    keys = ix.structural("results.flows", lambda: _flow_keys(ix))
+    on = x[keys["order"]] > FLOW_TOL
+    sel = keys["order"][on]
+    f = ix.flows
+    unit, route = f["unit_cost"].to_numpy()[sel], f["route_cost"].to_numpy()[sel]
+    out = {name: keys[name][on] for name in ("period", "commodity", "origin", "destination")}
+    quantity = x[sel]
+    return pd.DataFrame({**out, "quantity": quantity, "unit_cost": unit, "route_cost": route,
+                         "cost": quantity * (unit + route)})
+
+
+def _flow_keys(ix) -> dict[str, np.ndarray]:
+    """The flows in the Flows sheet's order (period, commodity, origin, destination), as arrays."""
+    f = ix.flows
+    cols = ["period", "commodity", "origin", "destination"]
+    order = np.lexsort([f[c].to_numpy() for c in reversed(cols)])
+    return {"order": order, **{c: f[c].to_numpy()[order] for c in cols}}
 
 
 def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFrame]:
@@ -160,11 +170,11 @@ def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarr
 
 
 def shortfalls_table(lp: LP, u: np.ndarray) -> pd.DataFrame:
-    n = lp.index.needs
-    on = u > FLOW_TOL
-    out = n.loc[on, ["period", "commodity", "country"]].copy()
-    out["quantity"] = u[on]
-    return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
+    n = lp.index.needs  # sorted by commodity, period, country; the sheet wants period first
+    order = lp.index.structural("results.needs_order", lambda: np.lexsort(
+        [n[c].to_numpy() for c in ("country", "commodity", "period")]))
+    sel = order[u[order] > FLOW_TOL]
+    return pd.DataFrame({c: n[c].to_numpy()[sel] for c in ("period", "commodity", "country")} | {"quantity": u[sel]})
 
 
 def capacity_table(lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:

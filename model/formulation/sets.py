@@ -13,8 +13,6 @@ row that leaves it blank for the same other keys.
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -40,7 +38,7 @@ class Index:
     limits: pd.DataFrame  # limit_row, commodity, period, source, min_share, max_share
     penalty: pd.Series  # shortfall penalty per commodity code
     risk_weight: float
-    signature: str | None = None  # structure_signature(data) of the data it was built from
+    structure: Structure | None = field(default=None, repr=False)  # what it was built from
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # structure-only arrays, shared
 
     def structural(self, name: str, make: Callable[[], Any]) -> Any:
@@ -68,69 +66,96 @@ BLANK_MATTERS: dict[str, tuple[str, ...]] = {  # a blank here removes rows: its 
 }
 
 
-def structure_signature(data: InputData) -> str | None:
-    """A digest of everything that decides the LP's shape (not its numbers); None when rows
-    cannot be told apart (a table without unique `row` numbers), so nothing is re-used."""
-    digest = hashlib.sha1(f"{data.settings.china_group}|{data.settings.unlisted_routes}".encode())
-    for sheet, cols in STRUCTURE_COLUMNS.items():
-        table = data[sheet]
-        frame = table[list(cols)].astype("object")
-        for col in BLANK_MATTERS.get(sheet, ()):
-            frame[col + "_blank"] = table[col].isna()
-        if not table["row"].is_unique:
-            return None
-        digest.update(f"{sheet}:{len(table)}".encode())
-        if len(table):
-            digest.update(pickle.dumps(frame.to_numpy(dtype=object).tolist(), protocol=5))
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class Structure:
+    """What decides the LP's shape (not its numbers): the settings that shape it and, per sheet,
+    the key columns and the blank pattern of BLANK_MATTERS columns, as they were at build time."""
+
+    settings: tuple[str, str]
+    columns: dict[tuple[str, str], pd.Series]
+
+    def matches(self, data: InputData) -> bool:
+        if self.settings != _shaping_settings(data):
+            return False
+        return all(_structure_column(data, sheet, col).equals(kept) for (sheet, col), kept in self.columns.items())
+
+
+def _shaping_settings(data: InputData) -> tuple[str, str]:
+    return (data.settings.china_group, data.settings.unlisted_routes)
+
+
+def _structure_column(data: InputData, sheet: str, col: str) -> pd.Series:
+    if col.endswith("_blank"):
+        return data[sheet][col.removesuffix("_blank")].isna()
+    return data[sheet][col]
+
+
+def structure_of(data: InputData) -> Structure | None:
+    """The structure of `data`; None when rows cannot be told apart (a table without unique `row`
+    numbers), so nothing is re-used."""
+    if not all(data[sheet]["row"].is_unique for sheet in STRUCTURE_COLUMNS):
+        return None
+    names = [(sheet, col) for sheet, cols in STRUCTURE_COLUMNS.items() for col in cols]
+    names += [(sheet, col + "_blank") for sheet, cols in BLANK_MATTERS.items() for col in cols]
+    return Structure(_shaping_settings(data), {n: _structure_column(data, *n).copy() for n in names})
 
 
 def refresh_index(ix: Index, data: InputData) -> Index:
     """The Index of `data`, whose structure equals `ix`'s: only the numbers are gathered anew."""
+    pos = ix.structural("refresh.positions", lambda: _positions(ix, data))
 
-    def at(sheet: str, rows: pd.Series) -> np.ndarray:
-        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
-
-    def take(sheet: str, col: str, pos: np.ndarray, missing: float) -> np.ndarray:
+    def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
         values = data[sheet][col].to_numpy(dtype=float)
-        out = np.full(len(pos), missing)
-        ok = pos >= 0
-        out[ok] = values[pos[ok]]
+        out = np.full(len(where), missing)
+        ok = where >= 0
+        out[ok] = values[where[ok]]
         return np.where(np.isnan(out), missing, out)
 
     supply = ix.supply.copy()
-    pos = at("Supply", supply["row"])
-    supply["capacity"] = take("Supply", "capacity", pos, np.nan)
-    supply["unit_cost"] = take("Supply", "unit_cost", pos, np.nan)
+    supply["capacity"] = take("Supply", "capacity", pos["Supply"], np.nan)
+    supply["unit_cost"] = take("Supply", "unit_cost", pos["Supply"], np.nan)
     needs = ix.needs.copy()
-    needs["quantity"] = take("Demand", "quantity", at("Demand", needs["row"]), 0.0)
+    needs["quantity"] = take("Demand", "quantity", pos["Demand"], 0.0)
     flows = ix.flows.copy()
     flows["unit_cost"] = supply["unit_cost"].to_numpy()[flows["supply_id"].to_numpy()]
-    route = at("Routes", flows["route_row"])
-    flows["route_cost"] = take("Routes", "cost_per_unit", route, 0.0)
-    flows["route_max"] = take("Routes", "max_quantity", route, np.inf)
-    countries = data["Countries"]
-    risk = countries["risk"].fillna(0.0).to_numpy(dtype=float)
-    flows["risk"] = risk[pd.Index(countries["code"]).get_indexer(flows["origin"].to_numpy())]
+    flows["route_cost"] = take("Routes", "cost_per_unit", pos["Routes"], 0.0)
+    flows["route_max"] = take("Routes", "max_quantity", pos["Routes"], np.inf)
+    flows["risk"] = take("Countries", "risk", pos["Countries"], 0.0)
     caps = ix.caps.copy()
-    caps["china_cap"] = take("Commodities", "china_cap", at("Commodities", caps["row"]), np.nan)
+    caps["china_cap"] = take("Commodities", "china_cap", pos["Commodities"], np.nan)
     limits = ix.limits.copy()
     if len(limits):
-        pos = at("ShareLimits", limits["limit_row"])
-        limits["min_share"] = take("ShareLimits", "min_share", pos, np.nan)
-        limits["max_share"] = take("ShareLimits", "max_share", pos, np.nan)
+        limits["min_share"] = take("ShareLimits", "min_share", pos["ShareLimits"], np.nan)
+        limits["max_share"] = take("ShareLimits", "max_share", pos["ShareLimits"], np.nan)
     recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
     return replace(ix, supply=supply, needs=needs, flows=flows, caps=caps, limits=limits, recipes=recipes,
                    penalty=shortfall_penalties(data), risk_weight=float(data.settings.risk_weight))
 
 
+def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
+    """Where each index entry's numbers sit in the input tables (-1: nowhere, take the default).
+    The same for every workbook of this structure, so computed once."""
+
+    def at(sheet: str, rows: pd.Series) -> np.ndarray:
+        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
+
+    countries = pd.Index(data["Countries"]["code"])
+    return {
+        "Supply": at("Supply", ix.supply["row"]),
+        "Demand": at("Demand", ix.needs["row"]),
+        "Routes": at("Routes", ix.flows["route_row"]),
+        "Countries": countries.get_indexer(ix.flows["origin"].to_numpy()),
+        "Commodities": at("Commodities", ix.caps["row"]),
+        "ShareLimits": at("ShareLimits", ix.limits["limit_row"]) if len(ix.limits) else np.zeros(0, int),
+    }
+
+
 def build_index(data: InputData, *, reuse: Index | None = None) -> Index:
     """The LP's index tables. With `reuse` of the same structure, only the numbers are refreshed."""
-    signature = structure_signature(data)
-    if reuse is not None and signature is not None and reuse.signature == signature:
+    if reuse is not None and reuse.structure is not None and reuse.structure.matches(data):
         return refresh_index(reuse, data)
     index = _build_index(data)
-    index.signature = signature
+    index.structure = structure_of(data)
     return index
 
 
