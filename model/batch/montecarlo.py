@@ -32,46 +32,16 @@ from model.batch.runner import Job, RunReport, run_jobs
 from model.data import InputData
 from model.errors import InputError, Problem
 from model.io.cells import parse_code, parse_number
+from model.schema import UNCERTAINTY_SHEET
 
-SHEET = "Uncertainty"
-COLUMNS = (
-    "country",
-    "commodity",
-    "target",
-    "distribution",
-    "low",
-    "mode",
-    "high",
-    "sd",
-    "cutoff_probability",
-)
-TARGETS = ("capacity", "unit_cost")
-DISTRIBUTIONS = ("uniform", "triangular", "normal")
-DEFAULT_SPEC = (
-    {
-        "row": None,
-        "country": None,
-        "commodity": None,
-        "target": "capacity",
-        "distribution": "uniform",
-        "low": 0.8,
-        "mode": None,
-        "high": 1.2,
-        "sd": None,
-        "cutoff_probability": None,
-    },
-    {
-        "row": None,
-        "country": None,
-        "commodity": None,
-        "target": "unit_cost",
-        "distribution": "uniform",
-        "low": 0.8,
-        "mode": None,
-        "high": 1.2,
-        "sd": None,
-        "cutoff_probability": None,
-    },
+SHEET = UNCERTAINTY_SHEET.name
+COLUMNS = UNCERTAINTY_SHEET.column_names  # the contract, model/schema.py
+TARGETS = UNCERTAINTY_SHEET.column("target").choices
+DISTRIBUTIONS = UNCERTAINTY_SHEET.column("distribution").choices
+# Without an Uncertainty sheet: +/-20% uniform on every capacity and every unit cost, no cut-offs.
+DEFAULT_SPEC = tuple(
+    dict.fromkeys(("row", *COLUMNS)) | {"target": target, "distribution": "uniform", "low": 0.8, "high": 1.2}
+    for target in TARGETS
 )
 
 
