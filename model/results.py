@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
@@ -197,6 +198,7 @@ def prices_table(lp: LP, row_dual: np.ndarray | None) -> pd.DataFrame:
     return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
 
 
+@functools.cache
 def _version(package: str) -> str:
     try:
         return version(package)
