@@ -115,36 +115,23 @@ def _run_one(job: Job, base: InputData, session, worker: str) -> Result:
     from model.api import solve
 
     started = time.perf_counter()
+
+    def failed(error: str, changes=None) -> Result:
+        kwargs = {} if changes is None else {"changes": changes}
+        return Result(job.key, "error", error=error, seconds=time.perf_counter() - started, worker=worker,
+                      **kwargs)
+
     try:
         data, changes = job.edit(base)
     except InputError as exc:
-        return Result(
-            job.key,
-            "error",
-            error="; ".join(str(p) for p in exc.problems),
-            seconds=time.perf_counter() - started,
-            worker=worker,
-        )
+        return failed("; ".join(str(p) for p in exc.problems))
     except Exception as exc:  # a bug in an edit must not stop the batch either
-        return Result(
-            job.key,
-            "error",
-            error=f"{type(exc).__name__}: {exc}",
-            seconds=time.perf_counter() - started,
-            worker=worker,
-        )
+        return failed(f"{type(exc).__name__}: {exc}")
     rebuilds = session.rebuilds
     try:
         plan = solve(data, session=session, sensitivity=False, marginals="dual", detail="contract")
     except Exception as exc:
-        return Result(
-            job.key,
-            "error",
-            error=f"solve failed: {type(exc).__name__}: {exc}",
-            seconds=time.perf_counter() - started,
-            changes=changes,
-            worker=worker,
-        )
+        return failed(f"solve failed: {type(exc).__name__}: {exc}", changes)
     sol = plan.solution
     res = Result(
         job.key,
