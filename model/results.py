@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
@@ -22,6 +23,56 @@ FLOW_TOL = 1e-9  # flows and shortfalls below this are reported as zero
 SHARE_TOL = 1e-6  # a share within this of its cap counts as binding
 
 
+class Tables(MutableMapping[str, pd.DataFrame]):
+    """The plan's tables by sheet name, in sheet order. A table may be registered as a function
+    and is built on first use: a what-if batch that reads only the headline figures of a plan
+    never pays for its tables, and one that reads them gets exactly the same tables."""
+
+    def __init__(self) -> None:
+        self._order: list[str] = []
+        self._made: dict[str, pd.DataFrame] = {}
+        self._make: dict[str, Callable[[], pd.DataFrame]] = {}
+
+    def lazy(self, name: str, make: Callable[[], pd.DataFrame]) -> None:
+        if name not in self._order:
+            self._order.append(name)
+        self._made.pop(name, None)
+        self._make[name] = make
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._made:
+            if name not in self._make:
+                raise KeyError(name)
+            self._made[name] = self._make.pop(name)()
+        return self._made[name]
+
+    def __setitem__(self, name: str, table: pd.DataFrame) -> None:
+        if name not in self._order:
+            self._order.append(name)
+        self._make.pop(name, None)
+        self._made[name] = table
+
+    def __delitem__(self, name: str) -> None:
+        self._order.remove(name)
+        self._made.pop(name, None)
+        self._make.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._order
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __repr__(self) -> str:
+        return f"Tables({self._order})"
+
+
+TABLE_ORDER = ("Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices")
+
+
 @dataclass
 class Plan:
     """A solved (or failed) plan: its status, headline numbers and tables keyed by sheet name."""
@@ -31,7 +82,7 @@ class Plan:
     total_cost: float
     shortfall_total: float
     dual_objective: float
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Tables = field(default_factory=Tables)
     lp: LP | None = field(default=None, repr=False)
     solution: Solution | None = field(default=None, repr=False)
     data: InputData | None = field(default=None, repr=False)
@@ -47,9 +98,10 @@ class Plan:
 
 def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | None = None,
                detail: Literal["full", "contract"] = "full") -> Plan:
-    """The plan's tables. `detail="contract"` (batches) leaves out Capacity and Prices."""
+    """The plan: headline figures now, tables on first use. `detail="contract"` (batches) leaves
+    out Capacity and Prices."""
     ix = lp.index
-    tables: dict[str, pd.DataFrame] = {}
+    tables = Tables()
     status = sol.status
     if sol.x is not None:
         x = sol.x[lp.cols("flow")]
@@ -58,25 +110,29 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
         shortfall_total = float(u[u > FLOW_TOL].sum())
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
-        tables["Flows"] = flows_table(lp, x)
-        tables["Shares"] = shares_table(data, lp, x)
-        tables["ChinaShare"] = china_share_table(data, lp, x, sol.row_dual)
-        tables["Shortfalls"] = shortfalls_table(lp, u)
+        makers = {
+            "Flows": lambda: flows_table(lp, x),
+            "Shares": lambda: shares_table(data, lp, x),
+            "ChinaShare": lambda: china_share_table(data, lp, x, sol.row_dual),
+            "Shortfalls": lambda: shortfalls_table(lp, u),
+        }
         if detail == "full":
-            tables["Capacity"] = capacity_table(lp, x, sol.row_dual)
-            tables["Prices"] = prices_table(lp, sol.row_dual)
+            makers["Capacity"] = lambda: capacity_table(lp, x, sol.row_dual)
+            makers["Prices"] = lambda: prices_table(lp, sol.row_dual)
     else:
         parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
                               float("nan"))
         shortfall_total = float("nan")
-        for name in ("Flows", "Shares", "ChinaShare", "Shortfalls"):
-            tables[name] = pd.DataFrame()
+        makers = dict.fromkeys(("Flows", "Shares", "ChinaShare", "Shortfalls"), pd.DataFrame)
     total_cost = parts["production_cost"] + parts["route_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data)
-    tables["Summary"] = summary_table(plan, data, lp, sol, parts, extra_summary or {})
-    order = ["Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices"]
-    plan.tables = {k: tables[k] for k in order if k in tables} | {k: v for k, v in tables.items() if k not in order}
+    created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    extra = dict(extra_summary or {})
+    tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))
+    for name in TABLE_ORDER:
+        if name in makers:
+            tables.lazy(name, makers[name])
     return plan
 
 
@@ -85,8 +141,7 @@ def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
     keys = ix.structural("results.flows", lambda: _flow_keys(ix))
     on = x[keys["order"]] > FLOW_TOL
     sel = keys["order"][on]
-    f = ix.flows
-    unit, route = f["unit_cost"].to_numpy()[sel], f["route_cost"].to_numpy()[sel]
+    unit, route = ix.numbers.flow_unit_cost(ix)[sel], ix.numbers.route_cost[sel]
     out = {name: keys[name][on] for name in ("period", "commodity", "origin", "destination")}
     quantity = x[sel]
     return pd.DataFrame({**out, "quantity": quantity, "unit_cost": unit, "route_cost": route,
@@ -95,7 +150,7 @@ def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
 
 def _flow_keys(ix) -> dict[str, np.ndarray]:
     """The flows in the Flows sheet's order (period, commodity, origin, destination), as arrays."""
-    f = ix.flows
+    f = ix.keys["flows"]
     cols = ["period", "commodity", "origin", "destination"]
     order = np.lexsort([f[c].to_numpy() for c in reversed(cols)])
     return {"order": order, **{c: f[c].to_numpy()[order] for c in cols}}
@@ -105,7 +160,7 @@ def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFram
     """Structure-only arrays for the share tables: the (period, commodity) grid, each flow's grid
     position (-1 for flows into the China group) and each grid cell's China-cap row (-1: none)."""
     ix = lp.index
-    f = ix.flows
+    f = ix.keys["flows"]
     codes = data["Commodities"]["code"].to_numpy(dtype=object)
     grid = pd.DataFrame({"period": np.repeat(np.asarray(ix.periods, dtype=np.int64), len(codes)),
                          "commodity": np.tile(codes, len(ix.periods))})
@@ -113,7 +168,7 @@ def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFram
     cell = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid))
     pos = cell.reindex(pd.MultiIndex.from_arrays([f["period"].to_numpy(), f["commodity"].to_numpy()])).to_numpy()
     pos = np.where(f["china_dest"].to_numpy() | np.isnan(pos), -1, pos).astype(np.int64)
-    caps = ix.caps
+    caps = ix.keys["caps"]
     cap_row = np.full(len(grid), -1, dtype=np.int64)
     if len(caps):
         at = cell.reindex(pd.MultiIndex.from_arrays([caps["period"].to_numpy(), caps["commodity"].to_numpy()]))
@@ -151,13 +206,13 @@ def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarr
     keep = g["pos"] >= 0
     n = len(g["grid"])
     total = np.bincount(g["pos"][keep], weights=x[keep], minlength=n)
-    china = np.bincount(g["pos"][keep], weights=(x * ix.flows["china_origin"].to_numpy())[keep], minlength=n)
+    china = np.bincount(g["pos"][keep], weights=(x * ix.key("flows", "china_origin"))[keep], minlength=n)
     share = np.where(total > FLOW_TOL, china / np.where(total > 0, total, 1.0), np.nan)
     has_cap = g["cap_row"] >= 0
     cap = np.full(n, np.nan)
-    cap[has_cap] = ix.caps["china_cap"].to_numpy(dtype=float)[g["cap_row"][has_cap]]
+    cap[has_cap] = ix.numbers.china_cap[g["cap_row"][has_cap]]
     dual = np.zeros(n)
-    if row_dual is not None and len(ix.caps):
+    if row_dual is not None and ix.size("caps"):
         dual[has_cap] = row_dual[lp.rows("china_cap")][g["cap_row"][has_cap]]
     # d objective / d cap = dual * S (the row is sum (inside - cap) x <= 0); per percentage point: / 100
     marginal = np.where(has_cap, 0.01 * dual * total + 0.0, np.nan)
@@ -171,7 +226,7 @@ def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarr
 
 
 def shortfalls_table(lp: LP, u: np.ndarray) -> pd.DataFrame:
-    n = lp.index.needs  # sorted by commodity, period, country; the sheet wants period first
+    n = lp.index.keys["needs"]  # sorted by commodity, period, country; the sheet wants period first
     order = lp.index.structural("results.needs_order", lambda: np.lexsort(
         [n[c].to_numpy() for c in ("country", "commodity", "period")]))
     sel = order[u[order] > FLOW_TOL]
@@ -206,7 +261,8 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dict, extra: dict) -> pd.DataFrame:
+def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dict, extra: dict,
+                  created: str) -> pd.DataFrame:
     st = data.settings
     m, n = lp.shape
     rows = [
@@ -234,6 +290,6 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         ("setting shortfall_penalty", st.shortfall_penalty if st.shortfall_penalty is not None else "default"),
         ("setting time_limit_s", st.time_limit_s if st.time_limit_s is not None else "none"),
         *extra.items(),
-        ("created", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("created", created),
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])

@@ -123,3 +123,61 @@ def test_summary_states_what_the_china_caps_cost_together(tmp_path):
     assert plan.summary_value("cost_of_china_caps") == pytest.approx(1200.0)
     assert plan.summary_value("objective_without_china_caps") == pytest.approx(1000.0)
     assert plan.tables["ChinaShare"]["marginal_cost"].iloc[0] == pytest.approx(-20.0)
+
+
+def test_copies_share_nothing_an_edit_can_reach(data):
+    """InputData.copy() is shallow (pandas copy-on-write): edits on either side stay there."""
+    copy = data.copy()
+    before = data["Supply"]["capacity"].to_numpy().copy()
+    copy.tables["Supply"].loc[0, "capacity"] = -1.0
+    copy.tables["Supply"]["unit_cost"] *= 2
+    assert (data["Supply"]["capacity"].to_numpy() == before).all()
+    assert copy["Supply"]["capacity"].iloc[0] == -1.0
+    data.tables["Demand"].loc[0, "quantity"] = 12345.0
+    assert copy["Demand"]["quantity"].iloc[0] != 12345.0
+
+
+def test_an_in_place_edit_of_the_built_workbook_is_still_seen(data):
+    """The structure check trusts shared memory; an in-place edit of the very tables the LP was
+    built from must still count as a change (copy-on-write moves the edited column)."""
+    base = build_lp(data)
+    data.tables["Supply"].loc[0, "country"] = "JPN"
+    assert not base.index.structure.matches(data)
+    rebuilt = build_lp(data, reuse=base.index)
+    assert rebuilt.index.memo is not base.index.memo
+    assert (rebuilt.index.flows["origin"] == "JPN").sum() > (base.index.flows["origin"] == "JPN").sum()
+
+
+def test_in_place_value_edits_refresh_the_numbers(data):
+    base = build_lp(data)
+    data.tables["Supply"].loc[0, "unit_cost"] = 1000.0
+    reused = build_lp(data, reuse=base.index)
+    assert reused.index.memo is base.index.memo
+    assert (reused.c == build_lp(data).c).all() and not (reused.c == base.c).all()
+
+
+def test_refreshed_index_tables_equal_fresh_ones(data):
+    base = build_lp(data)
+    changed = data.copy()
+    changed.tables["Supply"]["unit_cost"] *= 1.3
+    changed.tables["Routes"].loc[0, "cost_per_unit"] = 9.0
+    reused, fresh = build_lp(changed, reuse=base.index).index, build_lp(changed).index
+    for name in ("supply", "needs", "flows", "caps", "limits", "recipes"):
+        got, want = getattr(reused, name), getattr(fresh, name)
+        assert list(got.columns) == list(want.columns), name
+        assert got.drop(columns=["members"], errors="ignore").equals(
+            want.drop(columns=["members"], errors="ignore")), name
+
+
+def test_plan_tables_are_built_on_first_use_and_in_sheet_order(data):
+    plan = solve(data, sensitivity=False, marginals="dual")
+    tables = plan.tables
+    assert list(tables) == ["Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices"]
+    assert "Flows" in tables and "Nope" not in tables
+    flows = tables["Flows"]
+    assert flows is tables["Flows"]  # built once
+    assert flows["cost"].sum() == pytest.approx(plan.total_cost, rel=1e-9)
+    tables["Extra"] = flows.head(1)
+    assert list(tables)[-1] == "Extra"
+    del tables["Extra"]
+    assert "Extra" not in tables

@@ -18,11 +18,10 @@ INF = np.inf
 
 def capacity(ix: Index, at: dict[str, int]) -> RowBlock:
     """capacity[o,k,t]:   sum_d x[o,d,k,t] <= Supply.capacity[o,k,t]"""
-    f = ix.flows
-    rows = f["supply_id"].to_numpy()
-    cols = at["flow"] + np.arange(len(f))
-    cap = ix.supply["capacity"].to_numpy(dtype=float)
-    return RowBlock("capacity", ix.supply, rows, cols, np.ones(len(f)), np.full(len(cap), -INF), cap)
+    rows = ix.key("flows", "supply_id")
+    cols = at["flow"] + np.arange(len(rows))
+    cap = ix.numbers.capacity
+    return RowBlock("capacity", lambda: ix.supply, rows, cols, np.ones(len(rows)), np.full(len(cap), -INF), cap)
 
 
 def balance(ix: Index, at: dict[str, int]) -> RowBlock:
@@ -31,23 +30,23 @@ def balance(ix: Index, at: dict[str, int]) -> RowBlock:
 
     The last term is production: making one unit of k' in d consumes the recipe's inputs there.
     """
-    f, n = ix.flows, ix.needs
     rows, cols, recipe = ix.structural("balance", lambda: _balance_pattern(ix, at))
-    quantity = ix.recipes["quantity"].to_numpy(dtype=float)[recipe]
-    rhs = n["quantity"].to_numpy(dtype=float)
-    return RowBlock("balance", n, rows, cols,
-                    np.concatenate([np.ones(len(f)), np.ones(len(n)), -quantity]), rhs, rhs.copy())
+    quantity = ix.numbers.recipe_quantity[recipe]
+    rhs = ix.numbers.quantity
+    n_flow, n_need = ix.size("flows"), ix.size("needs")
+    return RowBlock("balance", lambda: ix.needs, rows, cols,
+                    np.concatenate([np.ones(n_flow), np.ones(n_need), -quantity]), rhs, rhs.copy())
 
 
 def _balance_pattern(ix: Index, at: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows and columns of the balance entries: inflows, shortfalls, then production draws, with
     the Recipes position of each production entry."""
-    f, n = ix.flows, ix.needs
+    f, n = ix.keys["flows"], ix.keys["needs"]
     inflow_cols = at["flow"] + np.arange(len(f))
     short_rows = np.arange(len(n))
     # production: every flow out of d of an output k' draws recipe inputs k into need (d, k, t)
     out = f[["origin", "commodity", "period"]].assign(col=inflow_cols)
-    recipes = ix.recipes[["output", "input"]].assign(recipe=np.arange(len(ix.recipes)))
+    recipes = ix.keys["recipes"][["output", "input"]].assign(recipe=np.arange(ix.size("recipes")))
     out = out.merge(recipes, left_on="commodity", right_on="output")
     need_id = pd.Series(np.arange(len(n)), index=pd.MultiIndex.from_frame(n[["country", "commodity", "period"]]))
     keys = pd.MultiIndex.from_arrays([out["origin"], out["input"], out["period"]])
@@ -62,20 +61,17 @@ def china_cap(ix: Index, at: dict[str, int]) -> RowBlock:
 
     written as  sum_{d not in C} ((1 - cap) * x[o in C] - cap * x[o not in C]) <= 0.
     """
-    return _share_rows("china_cap", ix, at, ix.caps, ix.flows["china_origin"].to_numpy(),
-                       ix.caps["china_cap"].to_numpy(dtype=float), upper=True)
+    return _share_rows("china_cap", ix, at, ix.key("flows", "china_origin"), ix.numbers.china_cap, upper=True)
 
 
 def share_min(ix: Index, at: dict[str, int]) -> RowBlock:
     """share_min[r,k,t]:   sum_{o in source, d not in C} x[o,d,k,t] >= ShareLimits.min_share[r] * S[k,t]"""
-    lim = ix.limits[ix.limits["min_share"].notna()].reset_index(drop=True)
-    return _limit_rows("share_min", ix, at, lim, "min_share", upper=False)
+    return _limit_rows("share_min", ix, at, "min_share", upper=False)
 
 
 def share_max(ix: Index, at: dict[str, int]) -> RowBlock:
     """share_max[r,k,t]:   sum_{o in source, d not in C} x[o,d,k,t] <= ShareLimits.max_share[r] * S[k,t]"""
-    lim = ix.limits[ix.limits["max_share"].notna()].reset_index(drop=True)
-    return _limit_rows("share_max", ix, at, lim, "max_share", upper=True)
+    return _limit_rows("share_max", ix, at, "max_share", upper=True)
 
 
 CONSTRAINTS = (capacity, balance, china_cap, share_min, share_max)
@@ -84,22 +80,29 @@ CONSTRAINTS = (capacity, balance, china_cap, share_min, share_max)
 # ------------------------------------------------------------------ shared share-row assembly
 
 
-def _limit_rows(name: str, ix: Index, at: dict[str, int], lim: pd.DataFrame, col: str, *, upper: bool) -> RowBlock:
-    """Rows `sum_{d not in C} (member - share) x` per ShareLimits entry (vectorised: no loop over entries)."""
-    if lim.empty:
-        return RowBlock.empty(name, lim)
-    entry, flow, inside = ix.structural(name, lambda: _limit_pattern(ix, lim))
-    share = lim[col].to_numpy(dtype=float)
-    n = len(lim)
+def _limit_rows(name: str, ix: Index, at: dict[str, int], col: str, *, upper: bool) -> RowBlock:
+    """Rows `sum_{d not in C} (member - share) x` per ShareLimits entry with a `col` share
+    (vectorised: no loop over entries). Which entries have one is structure (a blank removes it)."""
+    values = getattr(ix.numbers, col)
+    chosen = ix.structural(f"{name}.entries", lambda: np.flatnonzero(~np.isnan(values)))
+
+    def keys() -> pd.DataFrame:
+        return ix.limits.iloc[chosen].reset_index(drop=True).drop(columns="members")
+
+    if not len(chosen):
+        return RowBlock.empty(name, keys)
+    entry, flow, inside = ix.structural(
+        name, lambda: _limit_pattern(ix, ix.keys["limits"].iloc[chosen].reset_index(drop=True)))
+    share = values[chosen]
+    n = len(chosen)
     lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
-    return RowBlock(name, lim.drop(columns="members"), entry, at["flow"] + flow,
-                    inside.astype(float) - share[entry], lower, upp)
+    return RowBlock(name, keys, entry, at["flow"] + flow, inside.astype(float) - share[entry], lower, upp)
 
 
 def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(entry, flow, inside) triples: every flow to a non-China destination of each entry's
     (commodity, period), and whether its origin belongs to the entry's source."""
-    f = ix.flows
+    f = ix.keys["flows"]
     sel = np.flatnonzero(~f["china_dest"].to_numpy())
     # (commodity, period) group of every flow to a non-China destination and of every limit entry
     k_code, _ = pd.factorize(np.concatenate([f["commodity"].to_numpy(dtype=object)[sel],
@@ -125,21 +128,21 @@ def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
     return entry, flow, member[s_code[entry], o_code[flow]]
 
 
-def _share_rows(name: str, ix: Index, at: dict[str, int], keys: pd.DataFrame, inside: np.ndarray,
-                share: np.ndarray, *, upper: bool) -> RowBlock:
-    """Rows `sum_{d not in C} (inside - share) x <= 0` per (commodity, period) in `keys` (vectorised)."""
-    if keys.empty:
-        return RowBlock.empty(name, keys)
-    sel, rows = ix.structural(name, lambda: _share_pattern(ix, keys))
+def _share_rows(name: str, ix: Index, at: dict[str, int], inside: np.ndarray, share: np.ndarray, *,
+                upper: bool) -> RowBlock:
+    """Rows `sum_{d not in C} (inside - share) x <= 0` per (commodity, period) of the caps (vectorised)."""
+    if not ix.size("caps"):
+        return RowBlock.empty(name, ix.keys["caps"])
+    sel, rows = ix.structural(name, lambda: _share_pattern(ix, ix.keys["caps"]))
     vals = inside[sel].astype(float) - share[rows]
-    n = len(keys)
+    n = ix.size("caps")
     lower, upp = (np.full(n, -INF), np.zeros(n)) if upper else (np.zeros(n), np.full(n, INF))
-    return RowBlock(name, keys, rows, at["flow"] + sel, vals, lower, upp)
+    return RowBlock(name, lambda: ix.caps, rows, at["flow"] + sel, vals, lower, upp)
 
 
 def _share_pattern(ix: Index, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Flows to non-China destinations and the (commodity, period) row of `keys` each falls in."""
-    f = ix.flows
+    f = ix.keys["flows"]
     row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[["commodity", "period"]]))
     sel = np.flatnonzero(~f["china_dest"].to_numpy())
     fk = pd.MultiIndex.from_arrays([f["commodity"].to_numpy()[sel], f["period"].to_numpy()[sel]])

@@ -37,11 +37,11 @@ class LP:
 
     def cols(self, name: str) -> slice:
         start = self.col_start[name]
-        return slice(start, start + len(self.var_blocks[name].keys))
+        return slice(start, start + self.var_blocks[name].size)
 
     def rows(self, name: str) -> slice:
         start = self.row_start[name]
-        return slice(start, start + len(self.row_blocks[name].keys))
+        return slice(start, start + self.row_blocks[name].size)
 
     def same_structure(self, other: LP) -> bool:
         """True when only values differ, so a solver can be updated in place."""
@@ -66,23 +66,22 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
         block = make(ix)
         var_blocks[block.name] = block
         col_start[block.name] = n
-        n += len(block.keys)
+        n += block.size
     if no_shortfall:
-        var_blocks["shortfall"].upper = np.zeros(len(var_blocks["shortfall"].keys))
+        var_blocks["shortfall"].upper = np.zeros(var_blocks["shortfall"].size)
     row_blocks: dict[str, RowBlock] = {}
     row_start: dict[str, int] = {}
     m = 0
-    rows, cols, vals = [], [], []
     for make in constraints.CONSTRAINTS:
         block = make(ix, col_start)
         row_blocks[block.name] = block
         row_start[block.name] = m
-        rows.append(block.rows + m)
-        cols.append(block.cols)
-        vals.append(block.vals)
-        m += len(block.keys)
-    rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    order, indptr, indices = ix.structural("csr", lambda: _csr_pattern(rows, cols, m))
+        m += block.size
+    vals = np.concatenate([b.vals for b in row_blocks.values()])
+    # the sparsity pattern is structure: computed once, then only the values are placed
+    order, indptr, indices = ix.structural("csr", lambda: _csr_pattern(
+        np.concatenate([b.rows + row_start[b.name] for b in row_blocks.values()]),
+        np.concatenate([b.cols for b in row_blocks.values()]), m))
     A = sp.csr_matrix((vals[order], indices, indptr), shape=(m, n))
 
     def cat(attr: str, blocks) -> np.ndarray:

@@ -17,11 +17,10 @@ from model.formulation.sets import Index
 
 def cost_parts(ix: Index, x: np.ndarray, u: np.ndarray) -> dict[str, float]:
     """The objective split into the parts the Summary reports."""
-    f = ix.flows
-    penalty = ix.needs["commodity"].map(ix.penalty).to_numpy(dtype=float)
+    p = ix.numbers
     return {
-        "production_cost": float(f["unit_cost"].to_numpy() @ x),
-        "route_cost": float(f["route_cost"].to_numpy() @ x),
-        "risk_cost": float(ix.risk_weight * (f["risk"].to_numpy() @ x)),
-        "shortfall_penalty_cost": float(penalty @ u),
+        "production_cost": float(p.flow_unit_cost(ix) @ x),
+        "route_cost": float(p.route_cost @ x),
+        "risk_cost": float(p.risk_weight * (p.risk @ x)),
+        "shortfall_penalty_cost": float(p.need_penalty @ u),
     }

@@ -9,6 +9,11 @@
 
 Wildcards: a row with a period (Supply, Demand) or a commodity (Routes) takes precedence over a
 row that leaves it blank for the same other keys.
+
+Sets and parameters are kept apart, as in GAMS: the key tables (which rows exist) depend only on
+the workbook's structure, and `Numbers` holds every parameter as a numpy array aligned with them.
+A what-if that changes only numbers (costs, capacities, demand, caps, shares, route limits) gathers
+a new `Numbers` from memoised positions and re-uses everything else (GAMS's GUSS works this way).
 """
 
 from __future__ import annotations
@@ -23,23 +28,64 @@ import pandas as pd
 from model.data import InputData
 
 
+@dataclass(frozen=True)
+class Numbers:
+    """The LP's parameters, each aligned with one key table of the Index (numpy arrays)."""
+
+    capacity: np.ndarray  # per supply: Supply.capacity
+    unit_cost: np.ndarray  # per supply: Supply.unit_cost
+    quantity: np.ndarray  # per need: Demand.quantity (0 for a need made only by recipes)
+    route_cost: np.ndarray  # per flow: Routes.cost_per_unit (0 when no route row applies)
+    route_max: np.ndarray  # per flow: Routes.max_quantity (inf when no limit)
+    risk: np.ndarray  # per flow: Countries.risk of the origin (0 when blank)
+    china_cap: np.ndarray  # per caps entry: Commodities.china_cap
+    min_share: np.ndarray  # per limits entry: ShareLimits.min_share (NaN: none)
+    max_share: np.ndarray  # per limits entry: ShareLimits.max_share (NaN: none)
+    recipe_quantity: np.ndarray  # per recipe: Recipes.quantity
+    penalty: np.ndarray  # per Commodities row: the shortfall penalty (see shortfall_penalties)
+    need_penalty: np.ndarray  # per need: the penalty of its commodity
+    risk_weight: float  # Settings.risk_weight
+
+    def flow_unit_cost(self, ix: Index) -> np.ndarray:
+        """Supply.unit_cost of each flow's supply."""
+        return self.unit_cost[ix.key("flows", "supply_id")]
+
+
+# Which Numbers fill which columns when a key table is shown as a DataFrame.
+_TABLE_NUMBERS: dict[str, dict[str, str]] = {
+    "supply": {"capacity": "capacity", "unit_cost": "unit_cost"},
+    "needs": {"quantity": "quantity"},
+    "flows": {"route_cost": "route_cost", "route_max": "route_max", "risk": "risk"},
+    "caps": {"china_cap": "china_cap"},
+    "limits": {"min_share": "min_share", "max_share": "max_share"},
+    "recipes": {"quantity": "recipe_quantity"},
+}
+
+
 @dataclass
 class Index:
-    """The index tables of the LP; every table is long-form with the workbook's column names."""
+    """The index (key) tables of the LP and the parameters aligned with them.
+
+    `supply`, `needs`, `flows`, `caps`, `limits` and `recipes` are long-form DataFrames with the
+    workbook's column names, numbers included; they are assembled on first use, so a what-if
+    re-solve that only needs the arrays never pays for them.
+        supply:  country, commodity, period, capacity, unit_cost, row
+        needs:   country, commodity, period, quantity, row (Demand row or -1)
+        flows:   origin, destination, commodity, period, supply_id, need_id, unit_cost,
+                 route_cost, route_max, route_row, risk, china_origin, china_dest
+        recipes: output, input, quantity, row
+        caps:    commodity, period, china_cap, row
+        limits:  limit_row, commodity, period, source, min_share, max_share, members
+    """
 
     periods: list[int]
     china: set[str]
-    supply: pd.DataFrame  # country, commodity, period, capacity, unit_cost, row
-    needs: pd.DataFrame  # country, commodity, period, quantity, row (Demand row or -1)
-    flows: pd.DataFrame  # origin, destination, commodity, period, supply_id, need_id, unit_cost,
-    #                      route_cost, route_max, route_row, risk, china_origin, china_dest
-    recipes: pd.DataFrame  # output, input, quantity, row
-    caps: pd.DataFrame  # commodity, period, china_cap, row
-    limits: pd.DataFrame  # limit_row, commodity, period, source, min_share, max_share
-    penalty: pd.Series  # shortfall penalty per commodity code
-    risk_weight: float
+    keys: dict[str, pd.DataFrame] = field(repr=False)  # the key tables (structure; shared)
+    numbers: Numbers = field(repr=False)
+    commodities: np.ndarray = field(repr=False)  # Commodities.code, in sheet order
     structure: Structure | None = field(default=None, repr=False)  # what it was built from
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # structure-only arrays, shared
+    _tables: dict[str, pd.DataFrame] = field(init=False, default_factory=dict, repr=False)
 
     def structural(self, name: str, make: Callable[[], Any]) -> Any:
         """Arrays that depend only on the structure (which rows exist), computed once and shared
@@ -47,6 +93,40 @@ class Index:
         if name not in self.memo:
             self.memo[name] = make()
         return self.memo[name]
+
+    def key(self, table: str, column: str) -> np.ndarray:
+        """A key column as a numpy array (memoised: keys never change within a structure)."""
+        return self.structural(f"key.{table}.{column}", lambda: self.keys[table][column].to_numpy())
+
+    def size(self, table: str) -> int:
+        return len(self.keys[table])
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Key table `name` with its current numbers, as a DataFrame (built once per Index)."""
+        if name not in self._tables:
+            out = self.keys[name].copy()
+            for column, attr in _TABLE_NUMBERS[name].items():
+                out[column] = getattr(self.numbers, attr)
+            if name == "flows":
+                out["unit_cost"] = self.numbers.flow_unit_cost(self)
+            self._tables[name] = out
+        return self._tables[name]
+
+    supply = property(lambda self: self.table("supply"))
+    needs = property(lambda self: self.table("needs"))
+    flows = property(lambda self: self.table("flows"))
+    caps = property(lambda self: self.table("caps"))
+    limits = property(lambda self: self.table("limits"))
+    recipes = property(lambda self: self.table("recipes"))
+
+    @property
+    def penalty(self) -> pd.Series:
+        """Shortfall penalty per commodity code."""
+        return pd.Series(self.numbers.penalty, index=self.commodities)
+
+    @property
+    def risk_weight(self) -> float:
+        return self.numbers.risk_weight
 
 
 # The columns that decide which variables, rows and matrix entries exist. A what-if that changes
@@ -69,25 +149,45 @@ BLANK_MATTERS: dict[str, tuple[str, ...]] = {  # a blank here removes rows: its 
 @dataclass(frozen=True)
 class Structure:
     """What decides the LP's shape (not its numbers): the settings that shape it and, per sheet,
-    the key columns and the blank pattern of BLANK_MATTERS columns, as they were at build time."""
+    the key columns and the blank pattern of BLANK_MATTERS columns, as they were at build time.
+
+    The kept key columns are pandas Series, which pandas' copy-on-write never changes after they
+    are taken (an edit to the table copies first). So a column that still shares their memory
+    (one that a shallow `InputData.copy()` and its edits left alone) is equal without comparing
+    a single value; any other column is compared value by value."""
 
     settings: tuple[str, str]
     columns: dict[tuple[str, str], pd.Series]
+    blanks: dict[tuple[str, str], np.ndarray]
 
     def matches(self, data: InputData) -> bool:
         if self.settings != _shaping_settings(data):
             return False
-        return all(_structure_column(data, sheet, col).equals(kept) for (sheet, col), kept in self.columns.items())
+        for (sheet, col), kept in self.columns.items():
+            if not _equal(data.values(sheet, col), kept.to_numpy()):
+                return False
+        return all(np.array_equal(_blank(data, sheet, col), kept) for (sheet, col), kept in self.blanks.items())
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.size == 0 or (a.ctypes.data == b.ctypes.data and a.strides == b.strides):
+        return True  # the same memory: the same values
+    if a.dtype.kind == "f":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    if a.dtype == object:
+        na_a, na_b = pd.isna(a), pd.isna(b)
+        return bool(np.array_equal(na_a, na_b) and (a[~na_a] == b[~na_b]).all())
+    return bool(np.array_equal(a, b))
 
 
 def _shaping_settings(data: InputData) -> tuple[str, str]:
     return (data.settings.china_group, data.settings.unlisted_routes)
 
 
-def _structure_column(data: InputData, sheet: str, col: str) -> pd.Series:
-    if col.endswith("_blank"):
-        return data[sheet][col.removesuffix("_blank")].isna()
-    return data[sheet][col]
+def _blank(data: InputData, sheet: str, col: str) -> np.ndarray:
+    return pd.isna(data.values(sheet, col))
 
 
 def structure_of(data: InputData) -> Structure | None:
@@ -95,41 +195,47 @@ def structure_of(data: InputData) -> Structure | None:
     numbers), so nothing is re-used."""
     if not all(data[sheet]["row"].is_unique for sheet in STRUCTURE_COLUMNS):
         return None
-    names = [(sheet, col) for sheet, cols in STRUCTURE_COLUMNS.items() for col in cols]
-    names += [(sheet, col + "_blank") for sheet, cols in BLANK_MATTERS.items() for col in cols]
-    return Structure(_shaping_settings(data), {n: _structure_column(data, *n).copy() for n in names})
+    columns = {(sheet, col): data[sheet][col] for sheet, cols in STRUCTURE_COLUMNS.items() for col in cols}
+    blanks = {(sheet, col): _blank(data, sheet, col) for sheet, cols in BLANK_MATTERS.items() for col in cols}
+    return Structure(_shaping_settings(data), columns, blanks)
 
 
 def refresh_index(ix: Index, data: InputData) -> Index:
     """The Index of `data`, whose structure equals `ix`'s: only the numbers are gathered anew."""
-    pos = ix.structural("refresh.positions", lambda: _positions(ix, data))
+    return replace(ix, numbers=gather_numbers(ix, data))
+
+
+def gather_numbers(ix: Index, data: InputData) -> Numbers:
+    """Every parameter of the LP, gathered from `data` at the positions of `ix`'s key tables.
+
+    The one place numbers enter the model, for a fresh build and a what-if alike. The defaults
+    say what a blank or a missing row means: no route row costs 0 and limits nothing, a blank
+    risk is 0, a need without a Demand row (recipe inputs only) asks for 0."""
+    pos = ix.structural("numbers.positions", lambda: _positions(ix, data))
 
     def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
-        values = data[sheet][col].to_numpy(dtype=float)
+        values = data.values(sheet, col).astype(float, copy=False)
         out = np.full(len(where), missing)
         ok = where >= 0
         out[ok] = values[where[ok]]
         return np.where(np.isnan(out), missing, out)
 
-    supply = ix.supply.copy()
-    supply["capacity"] = take("Supply", "capacity", pos["Supply"], np.nan)
-    supply["unit_cost"] = take("Supply", "unit_cost", pos["Supply"], np.nan)
-    needs = ix.needs.copy()
-    needs["quantity"] = take("Demand", "quantity", pos["Demand"], 0.0)
-    flows = ix.flows.copy()
-    flows["unit_cost"] = supply["unit_cost"].to_numpy()[flows["supply_id"].to_numpy()]
-    flows["route_cost"] = take("Routes", "cost_per_unit", pos["Routes"], 0.0)
-    flows["route_max"] = take("Routes", "max_quantity", pos["Routes"], np.inf)
-    flows["risk"] = take("Countries", "risk", pos["Countries"], 0.0)
-    caps = ix.caps.copy()
-    caps["china_cap"] = take("Commodities", "china_cap", pos["Commodities"], np.nan)
-    limits = ix.limits.copy()
-    if len(limits):
-        limits["min_share"] = take("ShareLimits", "min_share", pos["ShareLimits"], np.nan)
-        limits["max_share"] = take("ShareLimits", "max_share", pos["ShareLimits"], np.nan)
-    recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
-    return replace(ix, supply=supply, needs=needs, flows=flows, caps=caps, limits=limits, recipes=recipes,
-                   penalty=shortfall_penalties(data), risk_weight=float(data.settings.risk_weight))
+    penalty = _penalties(data)
+    return Numbers(
+        capacity=take("Supply", "capacity", pos["Supply"], np.nan),
+        unit_cost=take("Supply", "unit_cost", pos["Supply"], np.nan),
+        quantity=take("Demand", "quantity", pos["Demand"], 0.0),
+        route_cost=take("Routes", "cost_per_unit", pos["Routes"], 0.0),
+        route_max=take("Routes", "max_quantity", pos["Routes"], np.inf),
+        risk=take("Countries", "risk", pos["Countries"], 0.0),
+        china_cap=take("Commodities", "china_cap", pos["Commodities"], np.nan),
+        min_share=take("ShareLimits", "min_share", pos["ShareLimits"], np.nan),
+        max_share=take("ShareLimits", "max_share", pos["ShareLimits"], np.nan),
+        recipe_quantity=take("Recipes", "quantity", pos["Recipes"], np.nan),
+        penalty=penalty,
+        need_penalty=penalty[pos["need_commodity"]],
+        risk_weight=float(data.settings.risk_weight),
+    )
 
 
 def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
@@ -139,14 +245,17 @@ def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
     def at(sheet: str, rows: pd.Series) -> np.ndarray:
         return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
 
+    keys = ix.keys
     countries = pd.Index(data["Countries"]["code"])
     return {
-        "Supply": at("Supply", ix.supply["row"]),
-        "Demand": at("Demand", ix.needs["row"]),
-        "Routes": at("Routes", ix.flows["route_row"]),
-        "Countries": countries.get_indexer(ix.flows["origin"].to_numpy()),
-        "Commodities": at("Commodities", ix.caps["row"]),
-        "ShareLimits": at("ShareLimits", ix.limits["limit_row"]) if len(ix.limits) else np.zeros(0, int),
+        "Supply": at("Supply", keys["supply"]["row"]),
+        "Demand": at("Demand", keys["needs"]["row"]),
+        "Routes": at("Routes", keys["flows"]["route_row"]),
+        "Countries": countries.get_indexer(keys["flows"]["origin"].to_numpy()),
+        "Commodities": at("Commodities", keys["caps"]["row"]),
+        "ShareLimits": at("ShareLimits", keys["limits"]["limit_row"]) if len(keys["limits"]) else np.zeros(0, int),
+        "Recipes": at("Recipes", keys["recipes"]["row"]),
+        "need_commodity": pd.Index(ix.commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
     }
 
 
@@ -168,22 +277,18 @@ def _build_index(data: InputData) -> Index:
     recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
     needs = _needs(supply, demand, recipes)
     flows = _flows(supply, needs, data)
-    risk = countries.set_index("code")["risk"].fillna(0.0)
-    flows["risk"] = flows["origin"].map(risk).fillna(0.0).to_numpy()
     flows["china_origin"] = flows["origin"].isin(china).to_numpy()
     flows["china_dest"] = flows["destination"].isin(china).to_numpy()
-    return Index(
-        periods=periods,
-        china=china,
-        supply=supply,
-        needs=needs,
-        flows=flows,
-        recipes=recipes,
-        caps=_caps(data, periods),
-        limits=_limits(data, periods),
-        penalty=shortfall_penalties(data),
-        risk_weight=float(data.settings.risk_weight),
-    )
+    keys = {"supply": supply, "needs": needs, "flows": flows, "caps": _caps(data, periods),
+            "limits": _limits(data, periods), "recipes": recipes}
+    # the key tables carry no numbers: Numbers holds them (see Index.table)
+    for name, columns in _TABLE_NUMBERS.items():
+        drop = [*columns, "unit_cost"] if name == "flows" else list(columns)
+        keys[name] = keys[name].drop(columns=[c for c in drop if c in keys[name]])
+    ix = Index(periods=periods, china=china, keys=keys, numbers=None,  # type: ignore[arg-type]
+               commodities=data["Commodities"]["code"].to_numpy(dtype=object))
+    ix.numbers = gather_numbers(ix, data)
+    return ix
 
 
 def expand_periods(table: pd.DataFrame, periods: list[int], keys: list[str]) -> pd.DataFrame:
@@ -287,11 +392,17 @@ def _limits(data: InputData, periods: list[int]) -> pd.DataFrame:
 
 
 def shortfall_penalties(data: InputData) -> pd.Series:
-    """Per commodity: its own penalty, else Settings.shortfall_penalty, else the documented default
-    1000 x the largest of 1 and every unit or route cost in the workbook."""
+    """Per commodity code: its own penalty, else Settings.shortfall_penalty, else the documented
+    default 1000 x the largest of 1 and every unit or route cost in the workbook."""
+    return pd.Series(_penalties(data), index=data["Commodities"]["code"].to_numpy())
+
+
+def _penalties(data: InputData) -> np.ndarray:
+    """shortfall_penalties as an array in Commodities order (numpy only: it runs every what-if)."""
     default = data.settings.shortfall_penalty
     if default is None:
-        costs = [1.0, data["Supply"]["unit_cost"].max(), data["Routes"]["cost_per_unit"].max()]
-        default = 1000.0 * max(float(c) for c in costs if pd.notna(c))
-    com = data["Commodities"]
-    return pd.Series(com["shortfall_penalty"].fillna(default).to_numpy(), index=com["code"].to_numpy())
+        costs = np.concatenate([[1.0], data.values("Supply", "unit_cost").astype(float, copy=False),
+                                data.values("Routes", "cost_per_unit").astype(float, copy=False)])
+        default = 1000.0 * float(np.nanmax(costs))
+    own = data.values("Commodities", "shortfall_penalty").astype(float, copy=False)
+    return np.where(np.isnan(own), default, own)

@@ -15,16 +15,16 @@ from model.formulation.sets import Index
 
 def flow(ix: Index) -> VarBlock:
     """x[o,d,k,t] in [0, Routes.max_quantity]; cost = unit_cost + route_cost + risk_weight * risk[o]."""
-    f = ix.flows
-    cost = f["unit_cost"].to_numpy() + f["route_cost"].to_numpy() + ix.risk_weight * f["risk"].to_numpy()
-    return VarBlock("flow", f, np.zeros(len(f)), f["route_max"].to_numpy(dtype=float), cost)
+    p = ix.numbers
+    cost = p.flow_unit_cost(ix) + p.route_cost + p.risk_weight * p.risk
+    return VarBlock("flow", lambda: ix.flows, np.zeros(len(cost)), p.route_max, cost)
 
 
 def shortfall(ix: Index) -> VarBlock:
     """u[d,k,t] >= 0; cost = shortfall_penalty[k] (strict mode fixes u = 0)."""
-    n = ix.needs
-    cost = n["commodity"].map(ix.penalty).to_numpy(dtype=float)
-    return VarBlock("shortfall", n, np.zeros(len(n)), np.full(len(n), np.inf), cost)
+    cost = ix.numbers.need_penalty
+    n = len(cost)
+    return VarBlock("shortfall", lambda: ix.needs, np.zeros(n), np.full(n, np.inf), cost)
 
 
 VARIABLES = (flow, shortfall)

@@ -42,8 +42,8 @@ def resolve_marginals(lp: LP, sol: Solution, *, threads: int | None = None) -> d
 
     Rows that are slack get 0; a share already at 1 cannot be raised and gets 0.
     """
-    out = {name: np.zeros(len(lp.row_blocks[name].keys)) for name in SHARE_FAMILIES}
-    work = [(name, j) for name in SHARE_FAMILIES if name in lp.row_blocks and len(lp.row_blocks[name].keys)
+    out = {name: np.zeros(lp.row_blocks[name].size) for name in SHARE_FAMILIES}
+    work = [(name, j) for name in SHARE_FAMILIES if name in lp.row_blocks and lp.row_blocks[name].size
             for j in tight_rows(lp, sol, name)]
     if not work:
         return out
