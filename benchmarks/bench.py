@@ -216,31 +216,35 @@ def scenarios(inst: gen.Instance, n: int, seed: int = 7) -> list[tuple]:
 
 
 def apply_data(base, inst: gen.Instance, sc: tuple):
-    """The scenario as an analyst's override of the input tables (a copy of `base`)."""
+    """The scenario as an analyst's edit of the input tables (a copy of `base`), written as whole
+    column assignments: with pandas' copy-on-write, `t.loc[mask, col] *= f` costs about 1.4 ms
+    per edit here against 0.4 ms for the assignment, and that is pandas' time, not this project's."""
     data = base.copy()
     cc, kk = inst.countries, inst.commodities
+
+    def edit(sheet: str, col: str, mask: np.ndarray, new: np.ndarray | float) -> None:
+        t = data.tables[sheet]
+        old = t[col].to_numpy()
+        t[col] = np.where(mask, new, old)
+
+    def column(sheet: str, col: str) -> np.ndarray:
+        return data.tables[sheet][col].to_numpy()
+
     kind = sc[0]
     if kind == "capacity":
-        t = data.tables["Supply"]
-        m = (t["country"] == cc[sc[1]]) & (t["commodity"] == kk[sc[2]])
-        t.loc[m, "capacity"] = t.loc[m, "capacity"] * sc[3]
+        m = (column("Supply", "country") == cc[sc[1]]) & (column("Supply", "commodity") == kk[sc[2]])
+        edit("Supply", "capacity", m, column("Supply", "capacity") * sc[3])
     elif kind == "cost":
-        t = data.tables["Supply"]
-        m = t["country"] == cc[sc[1]]
-        t.loc[m, "unit_cost"] = t.loc[m, "unit_cost"] * sc[2]
+        edit("Supply", "unit_cost", column("Supply", "country") == cc[sc[1]], column("Supply", "unit_cost") * sc[2])
     elif kind == "china_cap":
-        t = data.tables["Commodities"]
-        t.loc[t["code"] == kk[sc[1]], "china_cap"] = sc[2]
+        edit("Commodities", "china_cap", column("Commodities", "code") == kk[sc[1]], sc[2])
     elif kind == "demand":
-        t = data.tables["Demand"]
-        m = t["commodity"] == kk[sc[1]]
-        t.loc[m, "quantity"] = t.loc[m, "quantity"] * sc[2]
+        edit("Demand", "quantity", column("Demand", "commodity") == kk[sc[1]], column("Demand", "quantity") * sc[2])
     else:
         i = sc[1]
-        t = data.tables["Routes"]
-        m = ((t["origin"] == cc[inst.sr_o[i]]) & (t["destination"] == cc[inst.sr_d[i]])
-             & (t["commodity"] == kk[inst.sr_k[i]]))
-        t.loc[m, "max_quantity"] = 0.0
+        m = ((column("Routes", "origin") == cc[inst.sr_o[i]]) & (column("Routes", "destination") == cc[inst.sr_d[i]])
+             & (column("Routes", "commodity") == kk[inst.sr_k[i]]))
+        edit("Routes", "max_quantity", m, 0.0)
     return data
 
 
