@@ -57,7 +57,9 @@ class InputData:
 
     @property
     def scenarios(self) -> pd.DataFrame:
-        return self.tables.get("Scenarios", empty_table(SCENARIOS_SHEET))
+        if "Scenarios" in self.tables:
+            return self.tables["Scenarios"]
+        return empty_table(SCENARIOS_SHEET)
 
     @property
     def periods(self) -> list[int]:

@@ -154,27 +154,24 @@ def _run_one(job: Job, base: InputData, session, worker: str) -> Result:
 
 
 def _figures(res: Result, plan) -> None:
+    """The Comparison figures of one plan, from the solution arrays (numpy: no table needed)."""
+    from model.results import FLOW_TOL
+
     lp, x = plan.lp, plan.solution.x
-    flows = lp.index.flows
+    ix = lp.index
+    codes = ix.commodities
+    k_flow, k_need = ix.structural("batch.commodity_of", lambda: (
+        pd.Index(codes).get_indexer(ix.key("flows", "commodity")),
+        pd.Index(codes).get_indexer(ix.key("needs", "commodity"))))
     fx = x[lp.cols("flow")]
-    keep = ~flows["china_dest"].to_numpy()
-    df = pd.DataFrame(
-        {
-            "commodity": flows["commodity"].to_numpy()[keep],
-            "q": fx[keep],
-            "cq": np.where(flows["china_origin"].to_numpy()[keep], fx[keep], 0.0),
-        }
-    )
-    agg = df.groupby("commodity")[["q", "cq"]].sum()
-    codes = plan.data["Commodities"]["code"].tolist()
-    for code in codes:
-        if code in agg.index and agg.at[code, "q"] > 1e-9:
-            res.china_share[code] = float(agg.at[code, "cq"] / agg.at[code, "q"])
-        else:
-            res.china_share[code] = math.nan
-    short = plan.tables["Shortfalls"]
-    by = short.groupby("commodity")["quantity"].sum() if len(short) else pd.Series(dtype=float)
-    res.shortfall_by_commodity = {code: float(by.get(code, 0.0)) for code in codes}
+    keep = ~ix.key("flows", "china_dest")  # shares count supply to destinations outside the group
+    q = np.bincount(k_flow[keep], weights=fx[keep], minlength=len(codes))
+    cq = np.bincount(k_flow[keep], weights=(fx * ix.key("flows", "china_origin"))[keep], minlength=len(codes))
+    u = x[lp.cols("shortfall")]
+    short = np.bincount(k_need, weights=np.where(u > FLOW_TOL, u, 0.0), minlength=len(codes))
+    for i, code in enumerate(codes):
+        res.china_share[code] = float(cq[i] / q[i]) if q[i] > 1e-9 else math.nan
+        res.shortfall_by_commodity[code] = float(short[i])
     cs = plan.tables["ChinaShare"]
     if len(cs):
         res.binding = [

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.data import NUMERIC_KINDS, InputData, check
+from model.data import NUMERIC_KINDS, InputData, check, column_values
 from model.errors import InputError, Problem
 from model.io.cells import parse_kind, parse_number
 from model.schema import INPUT_BY_NAME, Sheet
@@ -106,23 +106,26 @@ def apply_overrides(base: InputData, overrides: list[Override]) -> tuple[InputDa
         invalid = check(data, changed={(c["sheet"], c["column"]) for c in changes})
         if invalid:
             raise InputError([_blame(p, overrides, changes) for p in invalid])
-    table = pd.DataFrame(changes, columns=CHANGE_COLUMNS)
-    return data, net_changes(table)
+    return data, pd.DataFrame(_net(changes), columns=CHANGE_COLUMNS)
 
 
 def net_changes(changes: pd.DataFrame) -> pd.DataFrame:
     """One row per changed cell: the base value and the final value (cells set back are dropped)."""
-    if changes.empty:
-        return changes
-    key = ["sheet", "row", "column"]
-    first = changes.groupby(key, sort=False).head(1).set_index(key)
-    last = changes.groupby(key, sort=False).tail(1).set_index(key)
-    out = first.copy()
-    out["new"] = last["new"]
-    out["scenarios_row"] = last["scenarios_row"]
-    out = out.reset_index()[CHANGE_COLUMNS]
-    same = [_same(a, b) for a, b in zip(out["old"], out["new"], strict=True)]
-    return out[~np.array(same, dtype=bool)].reset_index(drop=True)
+    return pd.DataFrame(_net(changes.to_dict("records")), columns=CHANGE_COLUMNS)
+
+
+def _net(changes: list[dict]) -> list[dict]:
+    """net_changes on plain records, in order of each cell's first change (a scenario changes tens
+    to thousands of cells; a pandas groupby here cost more than the re-solve)."""
+    net: dict[tuple, dict] = {}
+    for c in changes:
+        key = (c["sheet"], c["row"], c["column"])
+        if key in net:
+            net[key]["new"] = c["new"]
+            net[key]["scenarios_row"] = c["scenarios_row"]
+        else:
+            net[key] = dict(c)
+    return [c for c in net.values() if not _same(c["old"], c["new"])]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -207,19 +210,20 @@ def parse_where(spec: Sheet, table: pd.DataFrame, where: str | None) -> np.ndarr
         kind = spec.column(col).kind
         values = [v.strip() for v in right.split(",")]
         hit = np.zeros(len(table), dtype=bool)
-        cells = table[col]
+        cells = column_values(table, col)
+        texts = None
         for text in values:
             if text == "":
-                hit |= cells.isna().to_numpy()
+                hit |= pd.isna(cells)
             elif kind in NUMERIC_KINDS:
                 number, error = parse_number(text, percent=kind == "share")
                 if error:
                     raise _OverrideError(f"condition {col}={text}: {error}", "where", where)
-                hit |= np.isclose(cells.to_numpy(dtype=float), number, rtol=0, atol=1e-9)
+                hit |= np.isclose(cells.astype(float), number, rtol=0, atol=1e-9)
             else:
-                hit |= (
-                    cells.astype("object").map(lambda v: None if v is None else str(v)) == text
-                ).to_numpy()
+                if texts is None:  # each cell as the text an analyst would type
+                    texts = np.array([None if v is None else str(v) for v in cells], dtype=object)
+                hit |= texts == text
         mask &= hit
     return mask
 
@@ -234,14 +238,15 @@ def _apply_one(data: InputData, ov: Override) -> list[dict]:
         raise _OverrideError(
             f"where '{ov.where or ''}' matches no row of sheet {spec.name}", "where", ov.where
         )
-    old = table.loc[mask, col].tolist()
+    column = column_values(table, col)
+    old = column[mask]
     if ov.action == "set":
         value, error = parse_kind(ov.value, kind, spec.column(col).choices)
         if error:
             raise _OverrideError(f"value for {spec.name}.{col} {error}", "value", ov.value)
         if kind in NUMERIC_KINDS:
             value = np.nan if value is None else float(value)
-        new = [value] * int(mask.sum())
+        new = np.full(int(mask.sum()), value, dtype=float if kind in NUMERIC_KINDS else object)
     elif ov.action in ("scale", "add"):
         if kind not in NUMERIC_KINDS:
             raise _OverrideError(
@@ -254,24 +259,21 @@ def _apply_one(data: InputData, ov: Override) -> list[dict]:
             raise _OverrideError(
                 f"{ov.action} needs a number ({error or 'blank'})", "value", ov.value
             )
-        current = table.loc[mask, col].to_numpy(dtype=float)
+        current = old.astype(float)
         if np.isnan(current).any():
             raise _OverrideError(
                 f"cannot {ov.action} a blank {spec.name}.{col} cell (a blank is not zero); use set",
                 "action",
                 ov.action,
             )
-        new = list(current * number if ov.action == "scale" else current + number)
+        new = current * number if ov.action == "scale" else current + number
     else:
         raise _OverrideError("action must be set, scale or add", "action", ov.action)
-    if kind in NUMERIC_KINDS:
-        table.loc[mask, col] = np.asarray(new, dtype=float)
-    else:
-        table[col] = table[col].astype("object")
-        idx = table.index[mask]
-        for i, v in zip(idx, new, strict=True):
-            table.at[i, col] = v
-    rows = table.loc[mask, "row"].tolist()
+    # one assignment of the whole column: with copy-on-write, .loc edits cost milliseconds each
+    edited = column.astype(float if kind in NUMERIC_KINDS else object, copy=True)
+    edited[mask] = new
+    table[col] = edited
+    rows = column_values(table, "row")[mask]
     return [
         {
             "scenario": ov.scenario,

@@ -58,5 +58,5 @@ class RowBlock(_Block):
     @classmethod
     def empty(cls, name: str, keys: Keys) -> RowBlock:
         z = np.zeros(0)
-        frame = keys() if callable(keys) else keys
-        return cls(name, frame.iloc[0:0], z.astype(np.int64), z.astype(np.int64), z, z, z)
+        none = (lambda: keys().iloc[0:0]) if callable(keys) else keys.iloc[0:0]
+        return cls(name, none, z.astype(np.int64), z.astype(np.int64), z, z, z)
