@@ -181,3 +181,23 @@ def test_plan_tables_are_built_on_first_use_and_in_sheet_order(data):
     assert list(tables)[-1] == "Extra"
     del tables["Extra"]
     assert "Extra" not in tables
+
+
+@pytest.mark.parametrize("warm_start", ["always", "auto"])
+def test_returning_to_an_earlier_structure_reuses_it_and_matches_fresh_solves(data, warm_start):
+    """base -> caps removed (another structure) -> base again with new costs: the third solve
+    takes the first structure's sets (no joins) and, warm or not, gives a fresh solve's optimum."""
+    session = HighsSession(warm_start=warm_start)
+    first = solve(data, session=session, sensitivity=False, marginals="dual")
+    uncapped = data.copy()
+    uncapped.tables["Commodities"]["china_cap"] = float("nan")
+    second = solve(uncapped, session=session, sensitivity=False, marginals="dual")
+    assert second.lp.index.memo is not first.lp.index.memo
+    again = data.copy()
+    again.tables["Supply"]["unit_cost"] *= 1.1
+    third = solve(again, session=session, sensitivity=False, marginals="dual")
+    assert third.lp.index.memo is first.lp.index.memo
+    assert session.rebuilds == 3  # HiGHS still gets the whole model each time the structure changes
+    for plan, d in ((second, uncapped), (third, again)):
+        assert plan.objective == pytest.approx(solve(d, sensitivity=False, marginals="dual").objective, rel=1e-9)
+    assert second.objective <= first.objective + 1e-6  # lifting caps never costs more

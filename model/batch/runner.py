@@ -104,7 +104,7 @@ def run_chunk(jobs: Sequence[Job], base: InputData | None = None) -> list[Result
     """Solve `jobs` in order with this process's session (the entry point of every worker task)."""
     base = base if base is not None else _STATE["base"]
     session = _session()
-    session.h.clearSolver()  # every chunk starts cold: results do not depend on who ran what before
+    session.forget_bases()  # every chunk starts cold: results do not depend on who ran what before
     import os
 
     worker = f"pid {os.getpid()}"

@@ -6,6 +6,7 @@ of each family are kept so the solution maps back to the tidy key tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,7 +53,7 @@ class LP:
         )
 
 
-def build_lp(data: InputData, *, no_shortfall: bool = False, reuse: Index | None = None) -> LP:
+def build_lp(data: InputData, *, no_shortfall: bool = False, reuse: Index | Sequence[Index] | None = None) -> LP:
     """The LP of `data`. With `reuse` (the Index of an earlier LP of the same structure) only the
     numbers are gathered anew and the sparsity pattern is taken as it was: what-ifs skip the joins."""
     return assemble(build_index(data, reuse=reuse), no_shortfall=no_shortfall)

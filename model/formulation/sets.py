@@ -18,7 +18,7 @@ a new `Numbers` from memoised positions and re-uses everything else (GAMS's GUSS
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -259,10 +259,13 @@ def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
     }
 
 
-def build_index(data: InputData, *, reuse: Index | None = None) -> Index:
-    """The LP's index tables. With `reuse` of the same structure, only the numbers are refreshed."""
-    if reuse is not None and reuse.structure is not None and reuse.structure.matches(data):
-        return refresh_index(reuse, data)
+def build_index(data: InputData, *, reuse: Index | Sequence[Index] | None = None) -> Index:
+    """The LP's index tables. If `reuse` (one Index or several) has one of the same structure,
+    only the numbers are refreshed; otherwise the sets are built from scratch."""
+    candidates = [reuse] if isinstance(reuse, Index) else list(reuse or [])
+    for known in candidates:
+        if known.structure is not None and known.structure.matches(data):
+            return refresh_index(known, data)
     index = _build_index(data)
     index.structure = structure_of(data)
     return index

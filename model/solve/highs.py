@@ -59,6 +59,24 @@ class HighsSession:
         self._cold_iterations: int | None = None
         self.rebuilds = 0
         self.updates = 0
+        # Index objects of the structures this session has solved, newest first: a scenario that
+        # returns to an earlier structure (the base after "no caps") refreshes its numbers
+        # instead of redoing the joins. The LP is the same either way (tests/test_formulation.py).
+        self.structures: list = []
+        self._bases: list[tuple[dict, highspy.HighsBasis]] = []  # (structure memo, its last basis)
+
+    MAX_STRUCTURES = 4
+
+    def remember(self, index) -> None:
+        """Keep `index` as the newest known structure (at most MAX_STRUCTURES are kept)."""
+        self.structures = [index, *(ix for ix in self.structures if ix.memo is not index.memo)]
+        del self.structures[self.MAX_STRUCTURES:]
+
+    def forget_bases(self) -> None:
+        """Start the next solve cold and drop saved bases: what follows no longer depends on what
+        this session solved before (batch chunks do this, so any worker gives the same numbers)."""
+        self.h.clearSolver()
+        self._bases = []
 
     # -------------------------------------------------------------- model passing
 
@@ -68,9 +86,30 @@ class HighsSession:
             self._update(self.lp, lp)
             self.updates += 1
         else:
+            self._save_basis()
             self._pass(lp)
+            self._restore_basis(lp)
             self.rebuilds += 1
         self.lp = lp
+
+    # With warm_start="always" a structure met again starts from its last optimal basis (a batch
+    # that alternates between capped and uncapped scenarios stays warm). "auto" does not: it
+    # measures the first solve after a pass as its cold reference.
+    def _save_basis(self) -> None:
+        if self.lp is None or self.warm_start != "always":
+            return
+        basis = self.h.getBasis()
+        if basis.valid:
+            memo = self.lp.index.memo
+            self._bases = [(memo, basis), *((m, b) for m, b in self._bases if m is not memo)]
+            del self._bases[self.MAX_STRUCTURES:]
+
+    def _restore_basis(self, lp: LP) -> None:
+        if self.warm_start != "always":
+            return
+        basis = next((b for m, b in self._bases if m is lp.index.memo), None)
+        if basis is not None and self.h.setBasis(basis) != highspy.HighsStatus.kError:
+            self._cold_iterations = 0  # a basis is loaded: the next solve is warm
 
     def _pass(self, lp: LP) -> None:
         model = highspy.HighsLp()
