@@ -201,3 +201,16 @@ def test_returning_to_an_earlier_structure_reuses_it_and_matches_fresh_solves(da
     for plan, d in ((second, uncapped), (third, again)):
         assert plan.objective == pytest.approx(solve(d, sensitivity=False, marginals="dual").objective, rel=1e-9)
     assert second.objective <= first.objective + 1e-6  # lifting caps never costs more
+
+
+def test_column_reads_fall_back_to_public_pandas(data, monkeypatch):
+    """data.values() reads pandas' internal column store; if pandas drops that method the public
+    path must give the same LP."""
+    import pandas as pd
+
+    want = build_lp(data)
+    monkeypatch.delattr(pd.DataFrame, "_get_column_array")
+    got = build_lp(data.copy(), reuse=want.index)
+    assert got.index.memo is want.index.memo
+    for attr in ("c", "lower", "upper", "row_lower", "row_upper"):
+        assert (getattr(got, attr) == getattr(want, attr)).all(), attr
