@@ -203,3 +203,15 @@ def test_a_scenario_equals_the_same_edit_made_by_hand(tmp_path):
     assert a.objective == pytest.approx(b.objective, rel=1e-12)
     assert a.total_cost == pytest.approx(b.total_cost, rel=1e-12)
     assert a.objective != pytest.approx(solve(data).objective)
+
+
+def test_a_text_override_equals_the_same_edit_by_hand(tmp_path):
+    """Moving Australia into the China group: a text `set` that changes the LP's structure."""
+    data = load(tmp_path, [["aus_aligned", "Countries", "group", "code=AUS", "set", "China", None]])
+    changed, cells = apply_scenario(data, "aus_aligned")
+    assert cells[["sheet", "column", "old", "new"]].values.tolist() == [["Countries", "group", "Pax", "China"]]
+    assert data["Countries"]["group"].tolist() == ["US", "China", "Pax", "Other"]  # the base is untouched
+    by_hand = load(tmp_path, [], name="hand.xlsx")
+    by_hand.tables["Countries"].loc[by_hand["Countries"]["code"] == "AUS", "group"] = "China"
+    assert solve(changed).objective == pytest.approx(solve(by_hand).objective, rel=1e-12)
+    assert solve(changed).objective != pytest.approx(solve(data).objective, rel=1e-6)
