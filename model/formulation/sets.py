@@ -211,7 +211,11 @@ def gather_numbers(ix: Index, data: InputData) -> Numbers:
     The one place numbers enter the model, for a fresh build and a what-if alike. The defaults
     say what a blank or a missing row means: no route row costs 0 and limits nothing, a blank
     risk is 0, a need without a Demand row (recipe inputs only) asks for 0."""
-    pos = ix.structural("numbers.positions", lambda: _positions(ix, data))
+    return _gather(data, ix.structural("numbers.positions", lambda: _positions(ix.keys, ix.commodities, data)))
+
+
+def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
+    """The Numbers of `data` at positions `pos` (see _positions)."""
 
     def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
         values = data.values(sheet, col).astype(float, copy=False)
@@ -238,14 +242,13 @@ def gather_numbers(ix: Index, data: InputData) -> Numbers:
     )
 
 
-def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
+def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData) -> dict[str, np.ndarray]:
     """Where each index entry's numbers sit in the input tables (-1: nowhere, take the default).
     The same for every workbook of this structure, so computed once."""
 
     def at(sheet: str, rows: pd.Series) -> np.ndarray:
         return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
 
-    keys = ix.keys
     countries = pd.Index(data["Countries"]["code"])
     return {
         "Supply": at("Supply", keys["supply"]["row"]),
@@ -255,7 +258,7 @@ def _positions(ix: Index, data: InputData) -> dict[str, np.ndarray]:
         "Commodities": at("Commodities", keys["caps"]["row"]),
         "ShareLimits": at("ShareLimits", keys["limits"]["limit_row"]) if len(keys["limits"]) else np.zeros(0, int),
         "Recipes": at("Recipes", keys["recipes"]["row"]),
-        "need_commodity": pd.Index(ix.commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
+        "need_commodity": pd.Index(commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
     }
 
 
@@ -288,10 +291,10 @@ def _build_index(data: InputData) -> Index:
     for name, columns in _TABLE_NUMBERS.items():
         drop = [*columns, "unit_cost"] if name == "flows" else list(columns)
         keys[name] = keys[name].drop(columns=[c for c in drop if c in keys[name]])
-    ix = Index(periods=periods, china=china, keys=keys, numbers=None,  # type: ignore[arg-type]
-               commodities=data["Commodities"]["code"].to_numpy(dtype=object))
-    ix.numbers = gather_numbers(ix, data)
-    return ix
+    commodities = data["Commodities"]["code"].to_numpy(dtype=object)
+    pos = _positions(keys, commodities, data)
+    return Index(periods=periods, china=china, keys=keys, numbers=_gather(data, pos), commodities=commodities,
+                 memo={"numbers.positions": pos})
 
 
 def expand_periods(table: pd.DataFrame, periods: list[int], keys: list[str]) -> pd.DataFrame:
