@@ -36,11 +36,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     """
     started = time.perf_counter()
     # the loaded structure first (an in-place update), then others this session has met
-    reuse = [] if session is None else ([session.lp.index] if session.lp is not None else []) + [
-        ix for ix in session.structures if session.lp is None or ix.memo is not session.lp.index.memo]
-    lp = build_lp(data, no_shortfall=no_shortfall, reuse=reuse)
-    if session is not None:
-        session.remember(lp.index)
+    lp = build_lp(data, no_shortfall=no_shortfall, reuse=session.structures if session is not None else None)
     build_seconds = time.perf_counter() - started
     limit = time_limit_s if time_limit_s is not None else data.settings.time_limit_s
     if session is None:

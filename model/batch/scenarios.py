@@ -106,17 +106,13 @@ def apply_overrides(base: InputData, overrides: list[Override]) -> tuple[InputDa
         invalid = check(data, changed={(c["sheet"], c["column"]) for c in changes})
         if invalid:
             raise InputError([_blame(p, overrides, changes) for p in invalid])
-    return data, pd.DataFrame(_net(changes), columns=CHANGE_COLUMNS)
+    return data, pd.DataFrame(net_changes(changes), columns=CHANGE_COLUMNS)
 
 
-def net_changes(changes: pd.DataFrame) -> pd.DataFrame:
-    """One row per changed cell: the base value and the final value (cells set back are dropped)."""
-    return pd.DataFrame(_net(changes.to_dict("records")), columns=CHANGE_COLUMNS)
-
-
-def _net(changes: list[dict]) -> list[dict]:
-    """net_changes on plain records, in order of each cell's first change (a scenario changes tens
-    to thousands of cells; a pandas groupby here cost more than the re-solve)."""
+def net_changes(changes: list[dict]) -> list[dict]:
+    """One record per changed cell, in order of its first change: the base value and the final
+    value (cells set back are dropped). Plain records: a scenario changes tens to thousands of
+    cells, and a pandas groupby here cost more than the re-solve."""
     net: dict[tuple, dict] = {}
     for c in changes:
         key = (c["sheet"], c["row"], c["column"])

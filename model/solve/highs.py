@@ -43,6 +43,14 @@ class Solution:
     mip_gap: float = 0.0
 
 
+@dataclass
+class _Known:
+    """A structure this session has loaded: its Index and its last optimal basis (or None)."""
+
+    index: object
+    basis: highspy.HighsBasis | None = None
+
+
 class HighsSession:
     """One HiGHS object holding one LP; `solve(lp)` updates it in place when the structure allows."""
 
@@ -59,24 +67,28 @@ class HighsSession:
         self._cold_iterations: int | None = None
         self.rebuilds = 0
         self.updates = 0
-        # Index objects of the structures this session has solved, newest first: a scenario that
-        # returns to an earlier structure (the base after "no caps") refreshes its numbers
-        # instead of redoing the joins. The LP is the same either way (tests/test_formulation.py).
-        self.structures: list = []
-        self._bases: list[tuple[dict, highspy.HighsBasis]] = []  # (structure memo, its last basis)
+        # The structures this session has loaded, newest first, each with its last optimal basis:
+        # a scenario that returns to an earlier structure (the base after "no caps") refreshes
+        # that Index's numbers instead of redoing the joins (the LP is the same either way,
+        # tests/test_formulation.py) and, with warm_start="always", restarts from its basis.
+        self._known: list[_Known] = []
 
     MAX_STRUCTURES = 4
 
-    def remember(self, index) -> None:
-        """Keep `index` as the newest known structure (at most MAX_STRUCTURES are kept)."""
-        self.structures = [index, *(ix for ix in self.structures if ix.memo is not index.memo)]
-        del self.structures[self.MAX_STRUCTURES:]
+    @property
+    def structures(self) -> list:
+        """Index objects of the structures met, newest (the loaded one) first; api.solve reuses them."""
+        return [k.index for k in self._known]
 
     def forget_bases(self) -> None:
         """Start the next solve cold and drop saved bases: what follows no longer depends on what
         this session solved before (batch chunks do this, so any worker gives the same numbers)."""
         self.h.clearSolver()
-        self._bases = []
+        for k in self._known:
+            k.basis = None
+
+    def _entry(self, lp: LP | None) -> _Known | None:
+        return None if lp is None else next((k for k in self._known if k.index.memo is lp.index.memo), None)
 
     # -------------------------------------------------------------- model passing
 
@@ -90,25 +102,25 @@ class HighsSession:
             self._pass(lp)
             self._restore_basis(lp)
             self.rebuilds += 1
+        entry = self._entry(lp) or _Known(lp.index)
+        entry.index = lp.index
+        self._known = [entry, *(k for k in self._known if k is not entry)][:self.MAX_STRUCTURES]
         self.lp = lp
 
     # With warm_start="always" a structure met again starts from its last optimal basis (a batch
     # that alternates between capped and uncapped scenarios stays warm). "auto" does not: it
     # measures the first solve after a pass as its cold reference.
     def _save_basis(self) -> None:
-        if self.lp is None or self.warm_start != "always":
-            return
-        basis = self.h.getBasis()
-        if basis.valid:
-            memo = self.lp.index.memo
-            self._bases = [(memo, basis), *((m, b) for m, b in self._bases if m is not memo)]
-            del self._bases[self.MAX_STRUCTURES:]
+        entry = self._entry(self.lp)
+        if entry is not None and self.warm_start == "always":
+            basis = self.h.getBasis()
+            entry.basis = basis if basis.valid else None
 
     def _restore_basis(self, lp: LP) -> None:
-        if self.warm_start != "always":
+        entry = self._entry(lp)
+        if self.warm_start != "always" or entry is None or entry.basis is None:
             return
-        basis = next((b for m, b in self._bases if m is lp.index.memo), None)
-        if basis is not None and self.h.setBasis(basis) != highspy.HighsStatus.kError:
+        if self.h.setBasis(entry.basis) != highspy.HighsStatus.kError:
             self._cold_iterations = 0  # a basis is loaded: the next solve is warm
 
     def _pass(self, lp: LP) -> None:
