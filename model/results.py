@@ -86,6 +86,10 @@ class Plan:
     lp: LP | None = field(default=None, repr=False)
     solution: Solution | None = field(default=None, repr=False)
     data: InputData | None = field(default=None, repr=False)
+    # Unmet demand valued at its shortfall penalty (currency) and the risk term: with total_cost
+    # they add up to the objective. Comparisons lead with these, never with total_cost alone.
+    shortfall_value: float = float("nan")
+    risk_cost: float = float("nan")
 
     @property
     def has_plan(self) -> bool:
@@ -126,7 +130,8 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
         makers = dict.fromkeys(("Flows", "Shares", "ChinaShare", "Shortfalls"), pd.DataFrame)
     total_cost = parts["production_cost"] + parts["route_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
-                tables, lp, sol, data)
+                tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],
+                risk_cost=parts["risk_cost"])
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     extra = dict(extra_summary or {})
     tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))

@@ -287,6 +287,89 @@ SCENARIOS_SHEET = Sheet(
     optional=True,
 )
 
+# ---------------------------------------------------------------------------------------------
+# Output declarations (issue 10): every output sheet of every command is an OutputSheet in OUTPUTS.
+# The writer formats by OutputColumn.format, README sheets and docs/workbook.md are generated from
+# these, and a test checks that every table built equals its declaration. Sections below are
+# grouped by the command family that writes them, so each family's sheets live together.
+# ---------------------------------------------------------------------------------------------
+
+Format = Literal[
+    "text",      # free text or a code, left-aligned
+    "integer",   # counts, ranks, periods: 0 decimals, no separator for periods
+    "period",    # a period label (year or 1..T): shown as written, no thousands separator
+    "quantity",  # a physical quantity in the commodity's unit: #,##0 (2 decimals below 100)
+    "money",     # currency: #,##0 (no cents)
+    "money_bn",  # currency shown in billions: 0.0,,, with "(bn)" in the header help
+    "per_unit",  # currency per unit (prices, marginal costs): #,##0.00 below 1,000, else #,##0
+    "share",     # a fraction shown as a percentage: 0.0%
+    "number",    # any other number: general with separators
+    "flag",      # TRUE/FALSE
+]
+
+# Excel number formats per Format (one place: the writer, the template and the docs read these).
+NUMBER_FORMATS: dict[str, str] = {
+    "text": "@",
+    "integer": "#,##0",
+    "period": "0",
+    "quantity": "#,##0.##",
+    "money": "#,##0",
+    "money_bn": '#,##0.0,,,"bn"',
+    "per_unit": "#,##0.00",
+    "share": "0.0%",
+    "number": "#,##0.####",
+    "flag": "General",
+}
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One column of an output sheet: name (never renamed once shipped), help, format and unit.
+
+    `unit` is a literal ("currency", "%", "t") or where the unit comes from ("Commodities.unit")."""
+
+    name: str
+    help: str
+    format: Format = "text"
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class OutputSheet:
+    """One output sheet: which commands write it, its columns in order and what a row is."""
+
+    name: str
+    help: str
+    columns: tuple[OutputColumn, ...]
+    commands: tuple[str, ...] = ("solve",)
+    row: str = ""  # what one row is, e.g. "one (period, commodity, origin, destination) flow"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> OutputColumn:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+OUTPUTS: dict[str, OutputSheet] = {}
+
+
+def declare(*sheets: OutputSheet) -> None:
+    """Register output sheets (a name may be declared once)."""
+    for sheet in sheets:
+        if sheet.name in OUTPUTS:
+            raise ValueError(f"output sheet {sheet.name} declared twice")
+        OUTPUTS[sheet.name] = sheet
+
+
+# --- plan sheets: written by `solve` (and as `Plan ...` sheets by write-back) ----------------
+# (declared below the legacy OUTPUT_SHEETS mapping while it is being replaced)
+
+
 # Output workbook contract: analysts build formulas and pivots on these names.
 OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = {
     "Summary": ("Run status, costs and provenance.", {
@@ -315,3 +398,18 @@ OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = {
         "quantity": "Units not supplied.",
     }),
 }
+
+
+# --- batch sheets: written by `batch`, `frontier`, `stress`, `montecarlo` --------------------
+
+
+
+# --- planning-ahead sheets: Stocks, Projects, Hedge (`solve`, `hedge`) -----------------------
+
+
+
+# --- content-tracing sheets: ChinaContent ----------------------------------------------------
+
+
+
+# --- end of output declarations ---------------------------------------------------------------

@@ -29,3 +29,11 @@ EXIT_CODES: dict[Status, int] = {
 }
 
 HAS_PLAN = {Status.OPTIMAL, Status.OPTIMAL_WITH_SHORTFALL, Status.SUBOPTIMAL}
+
+# One text for every command's --help (issue 11: help shows exit codes in full).
+EXIT_CODES_HELP = (
+    "Exit codes: 0 a plan (optimal, or optimal with shortfall); 1 internal error; 2 input problem "
+    "(nothing written); 3 time limit with a feasible plan (written, labelled suboptimal); 4 time "
+    "limit without a plan; 5 numerical trouble; 6 strict mode and demand cannot be met; 130 "
+    "interrupted."
+)
