@@ -2,22 +2,57 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import click
 
-from model.cli_support import guarded, say
-from model.status import EXIT_CODES
+from model.cli_support import guarded, say, time_limit_option
+from model.status import EXIT_CODES, EXIT_CODES_HELP
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 DEFAULT_OUTPUT = Path("outputs/plan.xlsx")
 
+# Help is wrapped to the terminal (at most this wide) and never cut short with "..." (issue 11).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110, "show_default": True}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def summary(command: click.Command) -> str:
+    """A command's first help paragraph in full (click would cut it to fit one line)."""
+    if command.short_help:
+        return inspect.cleandoc(command.short_help)
+    text = inspect.cleandoc(command.help or "")
+    first = text.split("\n\n", 1)[0].replace("\b\n", "")
+    return " ".join(first.split())
+
+
+class Commands(click.Group):
+    """The `sourcing` group: lists every command's description in full, and gives every command,
+    including those registered by feature modules, the exit codes in its --help."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, summary(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if "Exit codes" not in (cmd.epilog or ""):
+            cmd.epilog = f"{cmd.epilog}\n\n{EXIT_CODES_HELP}" if cmd.epilog else EXIT_CODES_HELP
+        super().add_command(cmd, name)
+
+
+@click.group(cls=Commands, context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="sourcing-model")
 def main() -> None:
-    """Least-cost sourcing of critical minerals and chips under a China-share cap."""
+    """Least-cost sourcing of critical minerals and chips under a China-share cap.
+
+    Run `sourcing COMMAND --help` for a command's options, defaults and limits."""
 
 
 def output_option(default: Path):
@@ -33,17 +68,21 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @workbook_argument
 @output_option(DEFAULT_OUTPUT)
 @click.option("--no-shortfall", is_flag=True, help="Strict mode: forbid unmet demand; explain infeasibility.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Solver time limit in seconds (> 0).")
+@time_limit_option()
 @click.option("--ranging", is_flag=True, help="Add HiGHS ranging (allowable cost/capacity changes) to Sensitivity.")
 @click.option("--alternate-optima", is_flag=True,
               help="Add AlternateOptima: each source's least and most share at the optimal cost (re-solves).")
 @click.option("--write-back", is_flag=True, help="Add the plan as 'Plan ...' sheets to WORKBOOK itself "
-              "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored.")
+              "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored. "
+              "Refused, with the workbook unchanged, when it holds content that would be lost (charts, "
+              "drawings, pivot tables, macros: the refusal names them) or cannot be written.")
 @guarded
 def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None, ranging: bool = False,
           alternate_optima: bool = False, write_back: bool = False) -> None:
-    """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx)."""
+    """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx).
+
+    Unmet demand is allowed at its penalty unless --no-shortfall; every input problem is listed
+    (the first 50, then a count) and nothing is written."""
     from model.api import solve as solve_data
     from model.data import load_workbook
     from model.io.writer import write_plan
@@ -117,7 +156,10 @@ def explain_outcome(plan) -> None:
 @click.argument("workbook", type=click.Path(path_type=Path))
 @guarded
 def validate(workbook: Path) -> None:
-    """Check WORKBOOK against the contract without solving."""
+    """Check WORKBOOK against the contract without solving.
+
+    Lists every problem (the first 50, then a count) by sheet, row and column, and the warnings
+    (legal but probably unintended); exit 0 when the workbook is valid, 2 otherwise."""
     from model.data import load_workbook
 
     data = load_workbook(workbook)

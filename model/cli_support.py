@@ -1,4 +1,5 @@
-"""What every `sourcing` command shares: stderr messages and the error-to-exit-code policy.
+"""What every `sourcing` command shares: stderr messages, the error-to-exit-code policy and the
+option types whose limits every command states the same way.
 
 Kept apart from model/cli.py so feature command modules import it without a circular import.
 """
@@ -6,32 +7,43 @@ Kept apart from model/cli.py so feature command modules import it without a circ
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import traceback
+from typing import Any
 
 import click
 
-from model.errors import InputError
+from model.errors import MAX_PRINTED, InputError, printable
 from model.status import EXIT_INPUT, EXIT_INTERNAL
+
+# The longest --time-limit accepted: 30 days. A larger number is a typo (or seconds meant as ms).
+MAX_TIME_LIMIT_S = 30 * 24 * 3600.0
 
 
 def say(message: str) -> None:
-    click.echo(message, err=True)
+    """One message on stderr. Control characters (an ESC in a file name) are shown escaped."""
+    click.echo(printable(message), err=True)
 
 
 def guarded(func):
-    """Input problems: one line each, exit 2. Anything else: one line, exit 1 (traceback with
-    SOURCING_DEBUG=1). Never a traceback for the analyst's mistakes."""
+    """Input problems: one line each (the first MAX_PRINTED, then a count), exit 2. Anything
+    else: one line, exit 1 (traceback with SOURCING_DEBUG=1). Never a traceback for the
+    analyst's mistakes."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            for problem in exc.problems:
-                say(f"error: {problem}")
-            say(f"{len(exc.problems)} problem(s) found; nothing was written.")
+            lines = exc.lines(MAX_PRINTED)
+            for line in lines[:MAX_PRINTED]:
+                say(f"error: {line}")
+            for line in lines[MAX_PRINTED:]:
+                say(line)
+            count = len(exc.problems)
+            say(f"{count:,} problem{'s' if count != 1 else ''} found; nothing was written.")
             sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
             say("interrupted; nothing more was written.")
@@ -47,3 +59,49 @@ def guarded(func):
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+class Seconds(click.ParamType):
+    """A time limit in seconds: a finite number > 0 and at most `maximum`.
+
+    Why not click.FloatRange: 'nan' passes every range comparison and 'inf' passes an open upper
+    bound, so both were accepted. Leaving the option out means no limit."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float = MAX_TIME_LIMIT_S) -> None:
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{printable(repr(value))} is not a number of seconds", param, ctx)
+        if math.isnan(number) or math.isinf(number):
+            self.fail(f"{value!r} is not a finite number of seconds; leave the option out for no limit",
+                      param, ctx)
+        if number <= 0:
+            self.fail(f"{number:g} must be > 0 seconds; leave the option out for no limit", param, ctx)
+        if number > self.maximum:
+            self.fail(f"{number:g} is more than {self.maximum:g} seconds (30 days); leave the option out "
+                      "for no limit", param, ctx)
+        return number
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "SECONDS"
+
+    def __repr__(self) -> str:
+        return "SECONDS"
+
+
+SECONDS = Seconds()
+TIME_LIMIT_HELP = ("Solver time limit in seconds, > 0 and at most 2592000 (30 days); nan and inf are "
+                   "refused. Default: Settings time_limit_s, else no limit.")
+
+
+def time_limit_option(help: str = TIME_LIMIT_HELP):
+    """`--time-limit SECONDS`, checked the same way by every command that takes one."""
+    return click.option("--time-limit", type=SECONDS, default=None, help=help)

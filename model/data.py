@@ -7,8 +7,8 @@ cell parsing (ranges, references, duplicates), so scenario overrides reuse them 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError, Problem
+from model.errors import InputError, Problem, printable
 from model.io.cells import parse_kind
 from model.io.reader import RawTable, is_error_cell, read_workbook
-from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, SETTINGS, SETTINGS_BY_NAME, Sheet
+from model.schema import (
+    INPUT_SHEETS,
+    MAX_PERIOD,
+    MIN_PERIOD,
+    SCENARIOS_SHEET,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Sheet,
+)
+from model.suggest import closest, did_you_mean
 
 NUMERIC_KINDS = {"number", "share", "integer"}
 
@@ -108,11 +117,14 @@ def load_workbook(path: str | Path) -> InputData:
     path = Path(path)
     raw, problems = read_workbook(path)
     tables: dict[str, pd.DataFrame] = {}
+    unread: list[Problem] = []  # error cells the reader reported once per range, not per cell
     for spec in (*INPUT_SHEETS, SCENARIOS_SHEET):
-        tables[spec.name] = parse_table(spec, raw.get(spec.name), problems)
-    data = InputData(tables=tables, source=str(path), sha256=file_sha256(path))
-    if not problems:
-        problems.extend(check(data))
+        tables[spec.name] = parse_table(spec, raw.get(spec.name), problems, unread)
+    # the name as text that is safe to print and to write into a cell (escapes, not raw bytes)
+    data = InputData(tables=tables, source=printable(str(path)), sha256=file_sha256(path))
+    # every sheet and row is checked even when some cells, columns or sheets failed to read:
+    # check() skips what those problems already cover, so each mistake is reported once
+    problems.extend(check(data, known=problems + unread))
     if problems:
         raise InputError(problems)
     return data
@@ -126,8 +138,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem]) -> pd.DataFrame:
-    """Parse one sheet's cells by the schema; record a Problem for every cell that fails."""
+def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem],
+                unread: list[Problem] | None = None) -> pd.DataFrame:
+    """Parse one sheet's cells by the schema; record a Problem for every cell that fails.
+
+    Error cells were reported by the reader (a merged range once, not once per cell): they are
+    noted in `unread` so the later checks do not call them blank."""
     if raw is None:
         if not spec.optional:
             problems.append(Problem(spec.name, None, None, None, "sheet is missing"))
@@ -147,6 +163,8 @@ def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem]) -> p
             for row, value in zip(raw.rows, cells, strict=True):
                 if is_error_cell(value):
                     parsed.append(None)  # already reported by the reader
+                    if unread is not None:
+                        unread.append(Problem(spec.name, row, col.name, None, "unread"))
                     continue
                 result, error = parse_kind(value, col.kind, col.choices)
                 if error:
@@ -166,14 +184,20 @@ def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem]) -> p
 # ---------------------------------------------------------------- semantic checks
 
 
-def check(data: InputData, changed: set[tuple[str, str]] | None = None) -> list[Problem]:
+def check(data: InputData, changed: set[tuple[str, str]] | None = None,
+          known: list[Problem] | None = None) -> list[Problem]:
     """Ranges, references, duplicates and settings. Also resolves `data.settings`.
 
     `changed` lists the (sheet, column) cells a what-if edited: only the checks those cells can
     break are run (a new capacity needs its range checked, not every reference in the workbook).
+    `known` are the problems found while reading: cells, columns and sheets they name are not
+    reported again (a cell that did not parse is blank here; a missing column is one problem,
+    not one per row), and everything else is still checked.
     """
+    skip = _Skip(known or ())
     problems: list[Problem] = []
-    data.settings = _resolve_settings(data.tables["Settings"], problems)
+    data.settings, given = _resolve_settings(data.tables["Settings"], problems)
+    notes: list[str] = []
     sheets = None if changed is None else {sheet for sheet, _ in changed}
     columns = None if changed is None else {column for _, column in changed}
     for spec in INPUT_SHEETS:
@@ -181,22 +205,49 @@ def check(data: InputData, changed: set[tuple[str, str]] | None = None) -> list[
             continue
         _check_ranges(spec, data.tables[spec.name], problems, columns)
         if columns is None or columns & set(spec.key):
-            _check_duplicates(spec, data.tables[spec.name], problems)
+            _check_duplicates(spec, data.tables[spec.name], problems, skip)
     ref_columns = {c.name for spec in INPUT_SHEETS for c in spec.columns if c.ref} | {"code", "group"}
     if columns is None or columns & ref_columns:
         _check_references(data, problems)
+    if sheets is None or sheets & {"Settings", "Countries", "Commodities"}:
+        _check_china_group(data, given, problems, notes)
     if sheets is None or "ShareLimits" in sheets:
-        _check_share_limits(data.tables["ShareLimits"], problems)
+        _check_share_limits(data.tables["ShareLimits"], problems, skip)
     recipes = data.tables["Recipes"]
     for r in recipes.itertuples() if sheets is None or "Recipes" in sheets else ():
-        if r.output == r.input:
+        if r.output == r.input and r.output is not None:
             problems.append(Problem("Recipes", r.row, "input", r.input, "a commodity cannot be its own input"))
-    if not problems and not data.periods:
+    problems = [p for p in problems if not skip.covers(p)]
+    if not problems and not known and not data.periods:
         problems.append(Problem("Supply", None, "period", None,
-                                "no period is given anywhere; put a year in Supply or Demand"))
-    if not problems and changed is None:
-        data.warnings = _warnings(data)
+                                "no period is given anywhere; put a period (a year such as 2026, or "
+                                "1, 2, ...) in Supply or Demand"))
+    if not problems and not known and changed is None:
+        data.warnings = notes + _warnings(data)
     return problems
+
+
+class _Skip:
+    """What the reading problems already cover: bad cells, missing columns, missing sheets."""
+
+    def __init__(self, known: list[Problem] | tuple[()]) -> None:
+        self.cells = {(p.sheet, p.row, p.column) for p in known if p.row is not None and p.column}
+        self.rows = {(p.sheet, p.row) for p in known if p.row is not None}
+        self.columns = {(p.sheet, p.column) for p in known if p.row is None and p.column}
+        self.sheets = {p.sheet for p in known if p.row is None and p.column is None}
+
+    def covers(self, p: Problem) -> bool:
+        return ((p.sheet, p.row, p.column) in self.cells or (p.sheet, p.column) in self.columns
+                or p.sheet in self.sheets)
+
+    def bad_rows(self, sheet: str, columns: tuple[str, ...] | list[str]) -> set[int]:
+        """Rows of `sheet` where one of `columns` did not read (its value here is blank)."""
+        if not self.cells:
+            return set()
+        return {row for (s, row, col) in self.cells if s == sheet and col in columns}
+
+    def any_column(self, sheet: str, columns: tuple[str, ...] | list[str]) -> bool:
+        return sheet in self.sheets or any((sheet, c) in self.columns for c in columns)
 
 
 def _warnings(data: InputData) -> list[str]:
@@ -213,10 +264,16 @@ def _warnings(data: InputData) -> list[str]:
     unused = set(data["Commodities"]["code"]) - supplied - set(data["Demand"]["commodity"]) - made
     if unused:
         out.append(f"Commodities with no Supply or Demand rows: {', '.join(sorted(map(str, unused)))}")
+    periods = data.periods
+    if periods and periods[0] < 1900 <= periods[-1]:
+        small = [p for p in periods if p < 1900]
+        out.append(f"periods mix years and small labels ({', '.join(map(str, small[:5]))} and "
+                   f"{periods[-1]}): each is a period of its own; is one a typo?")
     return out
 
 
-def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> Settings:
+def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Settings, dict[str, int]]:
+    """The Settings, and the Excel row of each setting the workbook gives (the rest default)."""
     values: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for r in table.itertuples():
@@ -238,13 +295,14 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> Settings:
         if value is None:
             continue
         if name == "time_limit_s" and value <= 0:
-            problems.append(Problem("Settings", r.row, "value", _num(value), "time_limit_s must be > 0 (blank: no limit)"))
+            problems.append(Problem("Settings", r.row, "value", _num(value),
+                                    "time_limit_s must be > 0 (blank: no limit)"))
             continue
         if spec.minimum is not None and value < spec.minimum:
             problems.append(Problem("Settings", r.row, "value", r.value, f"{name} must be >= {spec.minimum:g}"))
             continue
         values[name] = value
-    return Settings(**values)
+    return Settings(**values), {name: row for name, row in seen.items() if name in values}
 
 
 def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
@@ -258,42 +316,96 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                     problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
             continue
         values = table[col.name]
+        period = col.name == "period"
         if col.required:
             for row in table.loc[values.isna(), "row"]:
                 problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
         if col.minimum is not None:
             bad = table[values < col.minimum]
             for row, v in zip(bad["row"], bad[col.name], strict=True):
-                problems.append(Problem(spec.name, int(row), col.name, _num(v), f"must be >= {col.minimum:g}"))
+                problems.append(Problem(spec.name, int(row), col.name, _num(v),
+                                        f"must be >= {col.minimum:g}{PERIOD_RULE if period else ''}"))
         if col.maximum is not None:
             bad = table[values > col.maximum]
-            for row, v in zip(bad["row"], bad[col.name], strict=True):
-                problems.append(Problem(spec.name, int(row), col.name, _num(v), f"must be <= {col.maximum:g}"))
+            percent = col.kind == "share" and col.maximum == 1
+            for (_, r), v in zip(bad.iterrows(), bad[col.name], strict=True):
+                if percent and v <= 100:
+                    message = (f"must be <= 1; shares are fractions: did you mean {_fraction(v)}? "
+                               f"({_identify(spec, r)})")
+                else:
+                    message = f"must be <= {col.maximum:g}{PERIOD_RULE if period else ''}"
+                problems.append(Problem(spec.name, int(r["row"]), col.name, _num(v), message))
         if col.kind == "integer":
             frac = table[values.notna() & (values != np.round(values))]
             for row, v in zip(frac["row"], frac[col.name], strict=True):
                 problems.append(Problem(spec.name, int(row), col.name, _num(v), "must be a whole number"))
 
 
+PERIOD_RULE = (f" (a period is a whole-number label from {MIN_PERIOD} to {MAX_PERIOD}: a year such as "
+               "2026, or 1, 2, ... T)")
+
+
+def _fraction(percent: float) -> str:
+    """40 -> '0.40', 12.5 -> '0.125', 5 -> '0.05': the share a percentage meant."""
+    share = percent / 100
+    return f"{share:.2f}" if round(share, 2) == share else f"{share:g}"
+
+
+def _identify(spec: Sheet, row: pd.Series) -> str:
+    """The row as the analyst knows it: its key (or code) columns, e.g. 'commodity REO'."""
+    names = spec.key or tuple(c.name for c in spec.columns if c.ref)
+    parts = []
+    for name in names:
+        value = row.get(name)
+        label = "code" if name == "code" else name
+        if name == "code" and spec.name == "Commodities":
+            label = "commodity"
+        elif name == "code" and spec.name == "Countries":
+            label = "country"
+        blank = spec.column(name).blank_means or "blank"
+        parts.append(f"{label} {blank if _blank(value) else _plain(value)}")
+    return ", ".join(parts) if parts else f"row {int(row['row'])}"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
 def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _check_duplicates(spec: Sheet, table: pd.DataFrame, problems: list[Problem]) -> None:
+def _check_duplicates(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
+                      skip: _Skip | None = None) -> None:
     if not spec.key or table.empty:
         return
-    keys = table[list(spec.key)].astype("object").where(table[list(spec.key)].notna(), "")
+    key_columns = list(spec.key)
+    if skip is not None:
+        if skip.any_column(spec.name, key_columns):
+            return  # a key column is missing: every row would look alike
+        bad = skip.bad_rows(spec.name, key_columns)
+        if bad:  # a key cell that did not read is blank here, not the blank that means "every"
+            table = table[~table["row"].isin(bad)]
+    keys = table[key_columns].astype("object").where(table[key_columns].notna(), "")
     dup = keys.duplicated(keep=False)
     if not dup.any():
         return
     first_row: dict[tuple, int] = {}
     for key, row in zip(keys[dup].itertuples(index=False, name=None), table.loc[dup, "row"], strict=True):
         if key in first_row:
-            shown = ", ".join(f"{k}={v if v != '' else '(blank)'}" for k, v in zip(spec.key, key, strict=True))
+            shown = ", ".join(f"{k}={_plain(v) if v != '' else '(blank)'}"
+                              for k, v in zip(spec.key, key, strict=True))
             problems.append(Problem(spec.name, int(row), spec.key[0], None,
                                     f"duplicates row {first_row[key]} ({shown})"))
         else:
             first_row[key] = int(row)
+
+
+def _plain(value: Any) -> str:
+    """A key value in a message: whole numbers as whole numbers (2026, not 2026.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _check_references(data: InputData, problems: list[Problem]) -> None:
@@ -309,19 +421,64 @@ def _check_references(data: InputData, problems: list[Problem]) -> None:
                 continue
             values = table[col.name]
             bad = values.notna() & ~values.isin(known[col.ref])
+            hints: dict[Any, str] = {}  # one suggestion per distinct unknown value
             for row, v in zip(table.loc[bad, "row"], values[bad], strict=True):
-                hint = difflib.get_close_matches(str(v), [str(k) for k in known[col.ref]], n=1, cutoff=0.6)
-                extra = f"; did you mean '{hint[0]}'?" if hint else ""
+                if v not in hints:
+                    hints[v] = did_you_mean(v, known[col.ref])
                 problems.append(Problem(spec.name, int(row), col.name, v,
-                                        f"unknown {noun[col.ref]}{extra}"))
+                                        f"unknown {noun[col.ref]}{hints[v]}"))
 
 
-def _check_share_limits(table: pd.DataFrame, problems: list[Problem]) -> None:
+def _check_share_limits(table: pd.DataFrame, problems: list[Problem], skip: _Skip | None = None) -> None:
     both = table["min_share"].notna() & table["max_share"].notna() & (table["min_share"] > table["max_share"])
     for r in table[both].itertuples():
         problems.append(Problem("ShareLimits", r.row, "min_share", _num(r.min_share),
                                 f"is greater than max_share ({_num(r.max_share)})"))
-    neither = table["min_share"].isna() & table["max_share"].isna()
+    shares = ("min_share", "max_share")
+    if skip is not None and skip.any_column("ShareLimits", shares):
+        return
+    unread = skip.bad_rows("ShareLimits", shares) if skip is not None else set()
+    neither = table["min_share"].isna() & table["max_share"].isna() & ~table["row"].isin(unread)
     for r in table[neither].itertuples():
         problems.append(Problem("ShareLimits", r.row, "min_share", None,
                                 "min_share and max_share are both blank; give at least one"))
+
+
+def _group_key(name: str) -> str:
+    """How names are matched across the contract: case and runs of spaces ignored."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+def _check_china_group(data: InputData, given: dict[str, int], problems: list[Problem],
+                       notes: list[str]) -> None:
+    """Settings.china_group must name a group of the Countries sheet, or the China caps would
+    silently apply to nobody (issue 14: 'china' against 'China' lifted every cap).
+
+    A name that differs only in case or spacing is taken as that group (said in a warning);
+    no match at all is an error, unless the default is in force and nothing is capped."""
+    name = data.settings.china_group
+    groups = sorted({str(g) for g in data["Countries"]["group"].dropna()})
+    if name in groups:
+        return
+    same = [g for g in groups if _group_key(g) == _group_key(name)]
+    row = given.get("china_group")
+    where = ("Settings", row, "value") if row is not None else ("Countries", None, "group")
+    if len(same) == 1:
+        data.settings = replace(data.settings, china_group=same[0])
+        notes.append(f"Settings china_group '{name}' is taken as the Countries group '{same[0]}' "
+                     "(group names match ignoring case and spaces)")
+        return
+    if len(same) > 1:
+        problems.append(Problem(*where, name, "matches several Countries groups that differ only in case "
+                                f"or spacing ({', '.join(repr(g) for g in same)}); spell the groups one way"))
+        return
+    capped = data["Commodities"]["china_cap"].notna().any()
+    if row is None and not capped:
+        return  # the default, and no cap to apply: a workbook without China is fine
+    hint = closest(name, groups)
+    extra = f"; did you mean '{hint}'?" if hint else (
+        f"; the groups are: {', '.join(groups)}" if groups else "; no country has a group")
+    setting = "Settings china_group" if row is not None else "Settings china_group (default 'China')"
+    problems.append(Problem(*where, name if row is not None else None,
+                            f"no country is in the group '{name}' named by {setting}, so the China caps "
+                            f"would cap nothing{extra}"))

@@ -68,6 +68,11 @@ class Setting:
 MAX_ABS_NUMBER = 1e15  # larger magnitudes are almost always a typo or an overflow
 MAX_CODE_LENGTH = 64
 MAX_TEXT_LENGTH = 1000
+# Periods are labels: years (2026) are the documented case, 1..T works the same. The limits only
+# catch typos (a negative period, 20260 for 2026); blank means every period.
+MIN_PERIOD = 1
+MAX_PERIOD = 2200
+_PERIOD_HELP = f"Period: a year such as 2026, or 1, 2, ... T (a whole number from {MIN_PERIOD} to {MAX_PERIOD})."
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -116,7 +121,8 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 _country = Column("country", "code", "Country code (Countries.code).", ref="country")
 _commodity = Column("commodity", "code", "Commodity code (Commodities.code).", ref="commodity")
 _period_any = Column(
-    "period", "integer", "Year.", required=False, blank_means="every period", minimum=1900, maximum=2200
+    "period", "integer", _PERIOD_HELP, required=False, blank_means="every period", minimum=MIN_PERIOD,
+    maximum=MAX_PERIOD,
 )
 
 INPUT_SHEETS: tuple[Sheet, ...] = (
@@ -226,8 +232,8 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
         (
             Column("commodity", "code", "Commodity code.", required=False, blank_means="every commodity",
                    ref="commodity"),
-            Column("period", "integer", "Year.", required=False, blank_means="every period",
-                   minimum=1900, maximum=2200),
+            Column("period", "integer", _PERIOD_HELP, required=False, blank_means="every period",
+                   minimum=MIN_PERIOD, maximum=MAX_PERIOD),
             Column("source", "code", "A country code or a Countries.group name.", ref="source"),
             Column("min_share", "share", "Smallest share the source must supply.", required=False,
                    blank_means="no floor", minimum=0, maximum=1),

@@ -91,7 +91,8 @@ def test_shares_out_of_range_and_min_above_max(tmp_path):
     sheets["ShareLimits"] = [["commodity", "period", "source", "min_share", "max_share"],
                              ["REO", None, "Pax Silica", 0.6, 0.4]]
     found = problems_for(tmp_path, sheets)
-    assert "Commodities row 2, column china_cap: must be <= 1 (got 1.5)" in found
+    assert ("Commodities row 2, column china_cap: must be <= 1; shares are fractions: did you mean 0.015? "
+            "(commodity REO) (got 1.5)") in found
     assert "ShareLimits row 2, column min_share: is greater than max_share (0.4) (got 0.6)" in found
 
 
