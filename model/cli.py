@@ -42,6 +42,11 @@ class Commands(click.Group):
                 formatter.write_dl(rows)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        for param in cmd.params:  # arguments have no help line of their own: state their default
+            if isinstance(param, click.Argument) and not param.required and param.default is not None:
+                said = f"{param.human_readable_name} defaults to {param.default}."
+                if str(param.default) not in (cmd.help or ""):
+                    cmd.help = f"{cmd.help or ''}\n\n{said}".strip()
         if "Exit codes" not in (cmd.epilog or ""):
             cmd.epilog = f"{cmd.epilog}\n\n{EXIT_CODES_HELP}" if cmd.epilog else EXIT_CODES_HELP
         super().add_command(cmd, name)
@@ -72,7 +77,7 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @click.option("--ranging", is_flag=True, help="Add HiGHS ranging (allowable cost/capacity changes) to Sensitivity.")
 @click.option("--alternate-optima", is_flag=True,
               help="Add AlternateOptima: each source's least and most share at the optimal cost (re-solves).")
-@click.option("--write-back", is_flag=True, help="Add the plan as 'Plan ...' sheets to WORKBOOK itself "
+@click.option("--write-back", is_flag=True, help="Add the plan to WORKBOOK itself as sheets named 'Plan Summary', 'Plan Flows' and so on "
               "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored. "
               "Refused, with the workbook unchanged, when it holds content that would be lost (charts, "
               "drawings, pivot tables, macros: the refusal names them) or cannot be written.")

@@ -352,18 +352,16 @@ def _fraction(percent: float) -> str:
 
 
 def _identify(spec: Sheet, row: pd.Series) -> str:
-    """The row as the analyst knows it: its key (or code) columns, e.g. 'commodity REO'."""
+    """The row as the analyst knows it, e.g. 'commodity REO' or 'every commodity, source China'."""
     names = spec.key or tuple(c.name for c in spec.columns if c.ref)
+    labels = {("Commodities", "code"): "commodity", ("Countries", "code"): "country"}
     parts = []
     for name in names:
         value = row.get(name)
-        label = "code" if name == "code" else name
-        if name == "code" and spec.name == "Commodities":
-            label = "commodity"
-        elif name == "code" and spec.name == "Countries":
-            label = "country"
-        blank = spec.column(name).blank_means or "blank"
-        parts.append(f"{label} {blank if _blank(value) else _plain(value)}")
+        if _blank(value):
+            parts.append(spec.column(name).blank_means or f"{name} blank")
+        else:
+            parts.append(f"{labels.get((spec.name, name), name)} {_plain(value)}")
     return ", ".join(parts) if parts else f"row {int(row['row'])}"
 
 
