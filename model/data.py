@@ -327,7 +327,7 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                                         f"must be >= {col.minimum:g}{PERIOD_RULE if period else ''}"))
         if col.maximum is not None:
             bad = table[values > col.maximum]
-            percent = col.kind == "share" and col.maximum == 1
+            percent = col.name in SHARE_COLUMNS
             for (_, r), v in zip(bad.iterrows(), bad[col.name], strict=True):
                 if percent and v <= 100:
                     message = (f"must be <= 1; shares are fractions: did you mean {_fraction(v)}? "
@@ -340,6 +340,9 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
             for row, v in zip(frac["row"], frac[col.name], strict=True):
                 problems.append(Problem(spec.name, int(row), col.name, _num(v), "must be a whole number"))
 
+
+# Shares of supply, which analysts often type as percentages (40 for 0.40): the message says so.
+SHARE_COLUMNS = {"china_cap", "min_share", "max_share"}
 
 PERIOD_RULE = (f" (a period is a whole-number label from {MIN_PERIOD} to {MAX_PERIOD}: a year such as "
                "2026, or 1, 2, ... T)")

@@ -168,8 +168,7 @@ def test_shares_typed_as_percentages_name_the_row(tmp_path):
                              [None, None, "Pax Silica", 20, None], ["REO", 2026, "China", None, 12.5],
                              ["REO", 2027, "China", None, 250]]
     found = problems_for(tmp_path, sheets)
-    assert ("Countries row 3, column risk: must be <= 1; shares are fractions: did you mean 0.80? "
-            "(country CHN) (got 80)") in found
+    assert "Countries row 3, column risk: must be <= 1 (got 80)" in found  # a score, not a share
     assert ("Commodities row 2, column china_cap: must be <= 1; shares are fractions: did you mean 0.40? "
             "(commodity REO) (got 40)") in found
     assert ("ShareLimits row 2, column min_share: must be <= 1; shares are fractions: did you mean 0.20? "
