@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from model.cli_support import guarded, say, time_limit_option
+from model.cli_support import guarded, say, say_warnings, time_limit_option
 from model.status import EXIT_CODES, EXIT_CODES_HELP
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
@@ -97,8 +97,7 @@ def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | 
 
         check_write_back(workbook)  # refuse before solving when the workbook cannot take the plan
     data = load_workbook(workbook)
-    for warning in data.warnings:
-        say(f"warning: {warning}")
+    say_warnings(data.warnings)
     plan = solve_data(data, no_shortfall=no_shortfall, time_limit_s=time_limit, ranging=ranging,
                       alternate_optima=alternate_optima)
     if plan.has_plan and write_back:
@@ -168,8 +167,7 @@ def validate(workbook: Path) -> None:
     from model.data import load_workbook
 
     data = load_workbook(workbook)
-    for warning in data.warnings:
-        say(f"warning: {warning}")
+    say_warnings(data.warnings)
     counts = ", ".join(f"{name} {len(t)}" for name, t in data.tables.items() if len(t))
     say(f"{workbook}: valid ({counts} rows)")
 

@@ -27,6 +27,14 @@ def say(message: str) -> None:
     click.echo(printable(message), err=True)
 
 
+def say_warnings(warnings: list[str], limit: int = MAX_PRINTED) -> None:
+    """Each warning on its own line, at most `limit` of them and a count of the rest."""
+    for warning in warnings[:limit]:
+        say(f"warning: {warning}")
+    if len(warnings) > limit:
+        say(f"... and {len(warnings) - limit:,} more warnings (not shown)")
+
+
 def guarded(func):
     """Input problems: one line each (the first MAX_PRINTED, then a count), exit 2. Anything
     else: one line, exit 1 (traceback with SOURCING_DEBUG=1). Never a traceback for the

@@ -280,8 +280,9 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Set
         name = str(r.setting).strip().lower()
         spec = SETTINGS_BY_NAME.get(name)
         if spec is None:
+            hint = did_you_mean(name, SETTINGS_BY_NAME)
             problems.append(Problem("Settings", r.row, "setting", r.setting,
-                                    f"unknown setting; known settings: {', '.join(s.name for s in SETTINGS)}"))
+                                    f"unknown setting{hint}; known settings: {', '.join(s.name for s in SETTINGS)}"))
             continue
         if name in seen:
             problems.append(Problem("Settings", r.row, "setting", r.setting,
@@ -327,14 +328,14 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                                         f"must be >= {col.minimum:g}{PERIOD_RULE if period else ''}"))
         if col.maximum is not None:
             bad = table[values > col.maximum]
+            plain = f"must be <= {col.maximum:g}{PERIOD_RULE if period else ''}"
             percent = col.name in SHARE_COLUMNS
-            for (_, r), v in zip(bad.iterrows(), bad[col.name], strict=True):
+            for i, (row, v) in enumerate(zip(bad["row"], bad[col.name], strict=True)):
+                message = plain
                 if percent and v <= 100:
                     message = (f"must be <= 1; shares are fractions: did you mean {_fraction(v)}? "
-                               f"({_identify(spec, r)})")
-                else:
-                    message = f"must be <= {col.maximum:g}{PERIOD_RULE if period else ''}"
-                problems.append(Problem(spec.name, int(r["row"]), col.name, _num(v), message))
+                               f"({_identify(spec, bad.iloc[i])})")
+                problems.append(Problem(spec.name, int(row), col.name, _num(v), message))
         if col.kind == "integer":
             frac = table[values.notna() & (values != np.round(values))]
             for row, v in zip(frac["row"], frac[col.name], strict=True):

@@ -287,3 +287,21 @@ def test_a_file_name_that_is_not_text_is_escaped_in_the_plan(tmp_path):
     finally:
         wb.close()
     assert str(summary["input_file"]).endswith("in\\xffx.xlsx")
+
+
+def test_unknown_setting_gets_the_near_setting(tmp_path):
+    sheets = base_sheets()
+    sheets["Settings"] = [["setting", "value"], ["unlisted_route", "blocked"]]
+    found = problems_for(tmp_path, sheets)
+    assert found[0].startswith("Settings row 2, column setting: unknown setting; did you mean 'unlisted_routes'?")
+
+
+def test_printed_warnings_are_capped_too(tmp_path):
+    sheets = base_sheets()
+    sheets["Commodities"] += [[f"C{i}", f"c{i}", "t", None, None] for i in range(60)]
+    sheets["Demand"] += [["USA", f"C{i}", 2026, 1] for i in range(60)]  # nobody supplies C0..C59
+    run = cli("validate", str(write_workbook(tmp_path / "warn.xlsx", sheets)))
+    lines = run.stderr.decode().splitlines()
+    assert run.returncode == 0, lines
+    assert sum(line.startswith("warning: Demand row") for line in lines) == MAX_PRINTED
+    assert f"... and {60 - MAX_PRINTED:,} more warnings (not shown)" in lines
