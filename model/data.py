@@ -19,15 +19,7 @@ import pandas as pd
 from model.errors import InputError, Problem, printable
 from model.io.cells import parse_kind
 from model.io.reader import RawTable, is_error_cell, read_workbook
-from model.schema import (
-    INPUT_SHEETS,
-    MAX_PERIOD,
-    MIN_PERIOD,
-    SCENARIOS_SHEET,
-    SETTINGS,
-    SETTINGS_BY_NAME,
-    Sheet,
-)
+from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, SETTINGS, SETTINGS_BY_NAME, Sheet
 from model.suggest import closest, did_you_mean
 
 NUMERIC_KINDS = {"number", "share", "integer"}
@@ -215,16 +207,24 @@ def check(data: InputData, changed: set[tuple[str, str]] | None = None,
         _check_share_limits(data.tables["ShareLimits"], problems, skip)
     recipes = data.tables["Recipes"]
     for r in recipes.itertuples() if sheets is None or "Recipes" in sheets else ():
-        if r.output == r.input and r.output is not None:
+        if r.output == r.input:
             problems.append(Problem("Recipes", r.row, "input", r.input, "a commodity cannot be its own input"))
-    problems = [p for p in problems if not skip.covers(p)]
-    if not problems and not known and not data.periods:
+    if not problems and not data.periods:
         problems.append(Problem("Supply", None, "period", None,
-                                "no period is given anywhere; put a period (a year such as 2026, or "
-                                "1, 2, ...) in Supply or Demand"))
+                                "no period is given anywhere; put a year in Supply or Demand"))
+    problems = [p for p in problems if not skip.covers(p)]  # each mistake once (see `known`)
     if not problems and not known and changed is None:
-        data.warnings = notes + _warnings(data)
+        data.warnings = [*notes, *_warnings(data), *_mixed_periods(data.periods)]
     return problems
+
+
+def _mixed_periods(periods: list[int]) -> list[str]:
+    """Years and 1..T labels in one workbook are each a period of their own: probably a typo."""
+    if not periods or not periods[0] < 1900 <= periods[-1]:
+        return []
+    small = [p for p in periods if p < 1900]
+    return [f"periods mix years and small labels ({', '.join(map(str, small[:5]))} and {periods[-1]}): "
+            "each is a period of its own; is one a typo?"]
 
 
 class _Skip:
@@ -232,13 +232,15 @@ class _Skip:
 
     def __init__(self, known: list[Problem] | tuple[()]) -> None:
         self.cells = {(p.sheet, p.row, p.column) for p in known if p.row is not None and p.column}
-        self.rows = {(p.sheet, p.row) for p in known if p.row is not None}
         self.columns = {(p.sheet, p.column) for p in known if p.row is None and p.column}
         self.sheets = {p.sheet for p in known if p.row is None and p.column is None}
+        self.unread = {(p.sheet, p.column) for p in known if p.column}  # columns with any bad cell
 
     def covers(self, p: Problem) -> bool:
+        """Already said: the same cell, a missing column or sheet, or a sheet-wide remark about a
+        column some of whose cells did not read."""
         return ((p.sheet, p.row, p.column) in self.cells or (p.sheet, p.column) in self.columns
-                or p.sheet in self.sheets)
+                or p.sheet in self.sheets or (p.row is None and (p.sheet, p.column) in self.unread))
 
     def bad_rows(self, sheet: str, columns: tuple[str, ...] | list[str]) -> set[int]:
         """Rows of `sheet` where one of `columns` did not read (its value here is blank)."""
@@ -264,11 +266,6 @@ def _warnings(data: InputData) -> list[str]:
     unused = set(data["Commodities"]["code"]) - supplied - set(data["Demand"]["commodity"]) - made
     if unused:
         out.append(f"Commodities with no Supply or Demand rows: {', '.join(sorted(map(str, unused)))}")
-    periods = data.periods
-    if periods and periods[0] < 1900 <= periods[-1]:
-        small = [p for p in periods if p < 1900]
-        out.append(f"periods mix years and small labels ({', '.join(map(str, small[:5]))} and "
-                   f"{periods[-1]}): each is a period of its own; is one a typo?")
     return out
 
 
@@ -317,7 +314,7 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                     problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
             continue
         values = table[col.name]
-        period = col.name == "period"
+        rule = PERIOD_RULE.format(minimum=col.minimum, maximum=col.maximum) if col.name.endswith("period") else ""
         if col.required:
             for row in table.loc[values.isna(), "row"]:
                 problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
@@ -325,10 +322,10 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
             bad = table[values < col.minimum]
             for row, v in zip(bad["row"], bad[col.name], strict=True):
                 problems.append(Problem(spec.name, int(row), col.name, _num(v),
-                                        f"must be >= {col.minimum:g}{PERIOD_RULE if period else ''}"))
+                                        f"must be >= {col.minimum:g}{rule}"))
         if col.maximum is not None:
             bad = table[values > col.maximum]
-            plain = f"must be <= {col.maximum:g}{PERIOD_RULE if period else ''}"
+            plain = f"must be <= {col.maximum:g}{rule}"
             percent = col.name in SHARE_COLUMNS
             for i, (row, v) in enumerate(zip(bad["row"], bad[col.name], strict=True)):
                 message = plain
@@ -345,8 +342,7 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
 # Shares of supply, which analysts often type as percentages (40 for 0.40): the message says so.
 SHARE_COLUMNS = {"china_cap", "min_share", "max_share"}
 
-PERIOD_RULE = (f" (a period is a whole-number label from {MIN_PERIOD} to {MAX_PERIOD}: a year such as "
-               "2026, or 1, 2, ... T)")
+PERIOD_RULE = " (a period is a whole-number label from {minimum:g} to {maximum:g}: a year such as 2026, or 1, 2, ... T)"
 
 
 def _fraction(percent: float) -> str:

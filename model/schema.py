@@ -28,6 +28,15 @@ class Column:
     choices: tuple[str, ...] = ()
     unit: str = ""
 
+    def __post_init__(self) -> None:
+        # Periods are labels, one rule for every period column of every sheet (`period`,
+        # `first_period`, ...): whole numbers from MIN_PERIOD to MAX_PERIOD, years or 1..T.
+        if self.kind == "integer" and (self.name == "period" or self.name.endswith("_period")):
+            object.__setattr__(self, "minimum", MIN_PERIOD)
+            object.__setattr__(self, "maximum", MAX_PERIOD)
+            if self.help == "Year.":
+                object.__setattr__(self, "help", PERIOD_HELP)
+
 
 @dataclass(frozen=True)
 class Sheet:
@@ -72,7 +81,7 @@ MAX_TEXT_LENGTH = 1000
 # catch typos (a negative period, 20260 for 2026); blank means every period.
 MIN_PERIOD = 1
 MAX_PERIOD = 2200
-_PERIOD_HELP = f"Period: a year such as 2026, or 1, 2, ... T (a whole number from {MIN_PERIOD} to {MAX_PERIOD})."
+PERIOD_HELP = f"Period: a year such as 2026, or 1, 2, ... T (a whole number from {MIN_PERIOD} to {MAX_PERIOD})."
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -121,7 +130,7 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 _country = Column("country", "code", "Country code (Countries.code).", ref="country")
 _commodity = Column("commodity", "code", "Commodity code (Commodities.code).", ref="commodity")
 _period_any = Column(
-    "period", "integer", _PERIOD_HELP, required=False, blank_means="every period", minimum=MIN_PERIOD,
+    "period", "integer", PERIOD_HELP, required=False, blank_means="every period", minimum=MIN_PERIOD,
     maximum=MAX_PERIOD,
 )
 
@@ -232,8 +241,8 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
         (
             Column("commodity", "code", "Commodity code.", required=False, blank_means="every commodity",
                    ref="commodity"),
-            Column("period", "integer", _PERIOD_HELP, required=False, blank_means="every period",
-                   minimum=MIN_PERIOD, maximum=MAX_PERIOD),
+            Column("period", "integer", "Year.", required=False, blank_means="every period",
+                   minimum=1900, maximum=2200),
             Column("source", "code", "A country code or a Countries.group name.", ref="source"),
             Column("min_share", "share", "Smallest share the source must supply.", required=False,
                    blank_means="no floor", minimum=0, maximum=1),
