@@ -455,9 +455,10 @@ def _check_china_group(data: InputData, given: dict[str, int], problems: list[Pr
     A name that differs only in case or spacing is taken as that group (said in a warning);
     no match at all is an error, unless the default is in force and nothing is capped."""
     name = data.settings.china_group
-    groups = sorted({str(g) for g in data["Countries"]["group"].dropna()})
-    if name in groups:
+    column = data["Countries"]["group"]
+    if (column.to_numpy() == name).any():  # the usual case, cheap enough for every what-if
         return
+    groups = sorted({str(g) for g in column.dropna()})
     same = [g for g in groups if _group_key(g) == _group_key(name)]
     row = given.get("china_group")
     where = ("Settings", row, "value") if row is not None else ("Countries", None, "group")
