@@ -16,10 +16,8 @@ from typing import Any
 import click
 
 from model.errors import MAX_PRINTED, InputError, printable
+from model.schema import MAX_TIME_LIMIT_S
 from model.status import EXIT_INPUT, EXIT_INTERNAL
-
-# The longest --time-limit accepted: 30 days. A larger number is a typo (or seconds meant as ms).
-MAX_TIME_LIMIT_S = 30 * 24 * 3600.0
 
 
 def say(message: str) -> None:

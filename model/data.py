@@ -296,6 +296,9 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Set
             problems.append(Problem("Settings", r.row, "value", _num(value),
                                     "time_limit_s must be > 0 (blank: no limit)"))
             continue
+        if spec.maximum is not None and value > spec.maximum:
+            problems.append(Problem("Settings", r.row, "value", _num(value), f"{name} must be <= {_num(spec.maximum)}"))
+            continue
         if spec.minimum is not None and value < spec.minimum:
             problems.append(Problem("Settings", r.row, "value", r.value, f"{name} must be >= {spec.minimum:g}"))
             continue

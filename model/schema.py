@@ -70,6 +70,7 @@ class Setting:
     default: Any = None
     default_text: str = ""
     minimum: float | None = None
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
 
 
@@ -82,6 +83,10 @@ MAX_TEXT_LENGTH = 1000
 MIN_PERIOD = 1
 MAX_PERIOD = 2200
 PERIOD_HELP = f"Period: a year such as 2026, or 1, 2, ... T (a whole number from {MIN_PERIOD} to {MAX_PERIOD})."
+
+# The longest solver time limit accepted (Settings time_limit_s, --time-limit): 30 days. A larger
+# number is a typo (milliseconds typed as seconds); leave the setting blank for no limit.
+MAX_TIME_LIMIT_S = 30 * 24 * 3600.0
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -119,10 +124,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "time_limit_s",
         "number",
-        "Solver time limit in seconds for one solve.",
+        "Solver time limit in seconds for one solve (> 0, at most 2592000 = 30 days).",
         default=None,
         default_text="no limit",
         minimum=0,
+        maximum=MAX_TIME_LIMIT_S,
     ),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

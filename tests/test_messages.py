@@ -305,3 +305,10 @@ def test_printed_warnings_are_capped_too(tmp_path):
     assert run.returncode == 0, lines
     assert sum(line.startswith("warning: Demand row") for line in lines) == MAX_PRINTED
     assert f"... and {60 - MAX_PRINTED:,} more warnings (not shown)" in lines
+
+
+def test_settings_time_limit_has_the_command_line_limits(tmp_path):
+    sheets = base_sheets()
+    sheets["Settings"] = [["setting", "value"], ["time_limit_s", 1e9]]
+    assert problems_for(tmp_path, sheets) == [
+        "Settings row 2, column value: time_limit_s must be <= 2592000 (got 1000000000)"]
