@@ -114,12 +114,40 @@ def load_workbook(path: str | Path) -> InputData:
         tables[spec.name] = parse_table(spec, raw.get(spec.name), problems, unread)
     # the name as text that is safe to print and to write into a cell (escapes, not raw bytes)
     data = InputData(tables=tables, source=printable(str(path)), sha256=file_sha256(path))
+    problems, scenario_notes = set_aside_scenario_problems(problems, tables[SCENARIOS_SHEET.name])
     # every sheet and row is checked even when some cells, columns or sheets failed to read:
     # check() skips what those problems already cover, so each mistake is reported once
     problems.extend(check(data, known=problems + unread))
     if problems:
         raise InputError(problems)
+    data.warnings = [*scenario_notes, *data.warnings]
     return data
+
+
+def set_aside_scenario_problems(problems: list[Problem], table: pd.DataFrame) -> tuple[list[Problem], list[str]]:
+    """A bad Scenarios cell fails only its scenario (docs/batches.md), never the workbook: `solve`
+    ignores the Scenarios sheet, and a batch runs every other scenario (issue 14).
+
+    Returns the other problems, and one warning per Scenarios problem saying what it affects. The
+    cell keeps what was typed (not blank), so the batch's own checks refuse that scenario rather
+    than read a blank `value` as "set to blank"."""
+    kept: list[Problem] = []
+    notes: list[str] = []
+    for p in sorted(problems, key=Problem.sort_key):
+        if p.sheet != SCENARIOS_SHEET.name:
+            kept.append(p)
+            continue
+        at = table.index[table["row"] == p.row] if p.row is not None else table.index[:0]
+        if len(at) and p.column in table.columns and p.value is not None:
+            table.loc[at, p.column] = str(p.value)
+        name = table.at[at[0], "scenario"] if len(at) else None
+        if p.row is None:
+            notes.append(f"{p}; every scenario will fail in a batch")
+        elif name is None or (isinstance(name, float) and np.isnan(name)):
+            notes.append(f"{p}; this Scenarios row names no scenario and is ignored")
+        else:
+            notes.append(f"{p}; scenario '{name}' will fail in a batch")
+    return kept, notes
 
 
 def file_sha256(path: Path) -> str:

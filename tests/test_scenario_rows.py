@@ -1,0 +1,57 @@
+"""Issue 14: one bad Scenarios row fails only its scenario. `sourcing solve` ignores the Scenarios
+sheet, so it solves; a batch runs every other scenario; each bad row is a warning naming the
+scenario it affects. The typed value is kept, so a bad `value` is never read as "set to blank"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from model.api import solve
+from model.batch.commands import run_batch
+from model.data import load_workbook
+from tests.test_scenarios import sheets
+from tests.workbooks import write_workbook
+
+ROWS = [
+    ["bad_action", "Supply", "capacity", "country=CHN;commodity=REO", "multiply", 0, None],
+    [None, "Supply", "capacity", "country=CHN", "set", 0, "a row without a scenario name"],
+    ["no_sheet", None, "capacity", "country=CHN", "set", 0, None],
+    ["bad_value", "Routes", "max_quantity", None, "set", "1_x0007_", None],  # would be blank = no limit
+    ["good", "Supply", "unit_cost", "country=AUS", "scale", 1.5, None],
+]
+
+
+def test_bad_scenario_rows_are_warnings_and_fail_only_their_scenario(tmp_path):
+    data = load_workbook(write_workbook(tmp_path / "in.xlsx", sheets(ROWS)))
+    notes = [w for w in data.warnings if w.startswith("Scenarios")]
+    assert notes == [
+        "Scenarios row 2, column action: must be one of set, scale, add (cell E2) (got 'multiply'); "
+        "scenario 'bad_action' will fail in a batch",
+        "Scenarios row 3, column scenario: is blank (cell A3); a value is required; this Scenarios row "
+        "names no scenario and is ignored",
+        "Scenarios row 4, column sheet: is blank (cell B4); a value is required; scenario 'no_sheet' will "
+        "fail in a batch",
+        "Scenarios row 5, column value: contains a control character (Excel escape _x0007_) (cell F5) "
+        "(got '1_x0007_'); scenario 'bad_value' will fail in a batch",
+    ]
+    assert str(solve(data).status) == "optimal"
+    tables, _ = run_batch(data, progress=False)
+    by = tables["Comparison"].set_index("scenario")
+    assert list(by.index) == ["base", "bad_action", "no_sheet", "bad_value", "good"]
+    assert by.at["good", "status"] == "optimal" and by.at["good", "delta_cost"] > 0
+    for name, says in [("bad_action", "action must be set, scale or add (got 'multiply')"),
+                       ("no_sheet", "Scenarios row 4, column sheet"),
+                       ("bad_value", "value for Routes.max_quantity must be a number")]:
+        assert by.at[name, "status"] == "error", name
+        assert says in by.at[name, "error"], (name, by.at[name, "error"])
+
+
+def test_solve_on_the_command_line_is_not_stopped_by_a_bad_scenario_row(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", sheets(ROWS[:1]))
+    out = tmp_path / "plan.xlsx"
+    run = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(path), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "warning: Scenarios row 2, column action: must be one of set, scale, add" in run.stderr
+    assert out.exists()
