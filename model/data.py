@@ -349,6 +349,11 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
         if col.required:
             for row in table.loc[values.isna(), "row"]:
                 problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
+        # typed cells obey it already (model/io/cells.py); a what-if's scale or add may not (issue 14)
+        huge = table[values.abs() > col.max_magnitude]
+        for row, v in zip(huge["row"], huge[col.name], strict=True):
+            problems.append(Problem(spec.name, int(row), col.name, _num(v),
+                                    f"must be at most {col.max_magnitude:g} in magnitude, like every number"))
         if col.minimum is not None:
             bad = table[values < col.minimum]
             for row, v in zip(bad["row"], bad[col.name], strict=True):

@@ -28,6 +28,11 @@ class Column:
     choices: tuple[str, ...] = ()
     unit: str = ""
 
+    @property
+    def max_magnitude(self) -> float:
+        """The limit every number obeys, typed or made by a scenario's scale or add (MAX_ABS_NUMBER)."""
+        return MAX_ABS_NUMBER
+
     def __post_init__(self) -> None:
         # Periods are labels, one rule for every period column of every sheet (`period`,
         # `first_period`, ...): whole numbers from MIN_PERIOD to MAX_PERIOD, years or 1..T.

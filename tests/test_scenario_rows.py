@@ -55,3 +55,29 @@ def test_solve_on_the_command_line_is_not_stopped_by_a_bad_scenario_row(tmp_path
     assert run.returncode == 0, run.stderr
     assert "warning: Scenarios row 2, column action: must be one of set, scale, add" in run.stderr
     assert out.exists()
+
+
+def test_scenario_arithmetic_obeys_the_cell_limit(tmp_path):
+    """Issue 14: a demand scaled to 8e31 was solved with the previous result. The numbers a
+    scenario makes are checked against the same limit as typed cells, failing that scenario."""
+    from model.batch.scenarios import apply_scenario
+    from model.errors import InputError
+
+    rows = [["huge", "Demand", "quantity", None, "scale", 1e15, None],
+            ["inf", "Supply", "unit_cost", "country=AUS", "scale", 1e15, None],
+            ["inf", "Supply", "unit_cost", "country=AUS", "scale", 1e15, None],
+            ["fine", "Demand", "quantity", None, "scale", 1e10, None]]
+    data = load_workbook(write_workbook(tmp_path / "in.xlsx", sheets(rows)))
+    for name in ("huge", "inf"):
+        try:
+            apply_scenario(data, name)
+        except InputError as exc:
+            assert "must be at most 1e+15 in magnitude, like every number" in exc.report(), exc.report()
+        else:
+            raise AssertionError(f"scenario {name} was accepted")
+    edited, _ = apply_scenario(data, "fine")
+    assert float(edited["Demand"]["quantity"].max()) <= 1e15
+    tables, _ = run_batch(data, progress=False)
+    by = tables["Comparison"].set_index("scenario")
+    assert by.at["huge", "status"] == "error" and by.at["inf", "status"] == "error"
+    assert by.at["base", "status"] == "optimal"
