@@ -69,7 +69,10 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
                                    required=False)
 
 
-@main.command()
+@main.command(epilog="Unmet demand is allowed at its penalty unless --no-shortfall. Input problems are "
+              "listed (the first 50, then a count) and nothing is written. --write-back is refused, with "
+              "the workbook unchanged, when it holds content that would be lost (charts, drawings, pivot "
+              "tables, macros: the refusal names them) or cannot be written.")
 @workbook_argument
 @output_option(DEFAULT_OUTPUT)
 @click.option("--no-shortfall", is_flag=True, help="Strict mode: forbid unmet demand; explain infeasibility.")
@@ -77,17 +80,12 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @click.option("--ranging", is_flag=True, help="Add HiGHS ranging (allowable cost/capacity changes) to Sensitivity.")
 @click.option("--alternate-optima", is_flag=True,
               help="Add AlternateOptima: each source's least and most share at the optimal cost (re-solves).")
-@click.option("--write-back", is_flag=True, help="Add the plan to WORKBOOK itself as sheets named 'Plan Summary', 'Plan Flows' and so on "
-              "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored. "
-              "Refused, with the workbook unchanged, when it holds content that would be lost (charts, "
-              "drawings, pivot tables, macros: the refusal names them) or cannot be written.")
+@click.option("--write-back", is_flag=True, help="Add the plan as 'Plan ...' sheets to WORKBOOK itself "
+              "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored.")
 @guarded
 def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None, ranging: bool = False,
           alternate_optima: bool = False, write_back: bool = False) -> None:
-    """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx).
-
-    Unmet demand is allowed at its penalty unless --no-shortfall; every input problem is listed
-    (the first 50, then a count) and nothing is written."""
+    """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx)."""
     from model.api import solve as solve_data
     from model.data import load_workbook
     from model.io.writer import write_plan
