@@ -161,13 +161,31 @@ def validate(workbook: Path) -> None:
     """Check WORKBOOK against the contract without solving.
 
     Lists every problem (the first 50, then a count) by sheet, row and column, and the warnings
-    (legal but probably unintended); exit 0 when the workbook is valid, 2 otherwise."""
+    (legal but probably unintended), then applies each scenario of the Scenarios sheet and says
+    which would fail in a batch (a warning: the workbook itself is valid). Exit 0 when the
+    workbook is valid, 2 otherwise."""
     from model.data import load_workbook
 
     data = load_workbook(workbook)
-    say_warnings(data.warnings)
+    warnings = [*data.warnings, *scenario_failures(data)]
+    say_warnings(warnings)
     counts = ", ".join(f"{name} {len(t)}" for name, t in data.tables.items() if len(t))
     say(f"{workbook}: valid ({counts} rows)")
+
+
+def scenario_failures(data) -> list[str]:
+    """One line per problem of each scenario that a batch would fail (its overrides applied to a
+    copy, and the copy checked), so `validate` reports every problem a batch would meet."""
+    from model.batch.scenarios import apply_scenario, scenario_names
+    from model.errors import InputError
+
+    out: list[str] = []
+    for name in scenario_names(data):
+        try:
+            apply_scenario(data, name)
+        except InputError as exc:
+            out.extend(f"scenario '{name}' would fail in a batch: {p}" for p in exc.problems)
+    return out
 
 
 def _register_commands() -> None:

@@ -81,3 +81,21 @@ def test_scenario_arithmetic_obeys_the_cell_limit(tmp_path):
     by = tables["Comparison"].set_index("scenario")
     assert by.at["huge", "status"] == "error" and by.at["inf", "status"] == "error"
     assert by.at["base", "status"] == "optimal"
+
+
+def test_validate_says_which_scenarios_would_fail_in_a_batch(tmp_path):
+    rows = [["ghost", "Supply", "capacity", "country=JPN", "set", 0, "no such supplier"],
+            ["negative", "Supply", "capacity", "country=AUS", "add", -1000, None],
+            ["good", "Supply", "unit_cost", "country=AUS", "scale", 1.5, None]]
+    path = write_workbook(tmp_path / "in.xlsx", sheets(rows))
+    run = subprocess.run([sys.executable, "-m", "model.cli", "validate", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if "would fail in a batch" in line]
+    assert len(lines) == 3, run.stderr  # ghost once; negative for each of AUS's two Supply rows
+    assert lines[0].startswith("warning: scenario 'ghost' would fail in a batch: Scenarios row 2, column where")
+    for line, row in zip(lines[1:], (3, 6), strict=True):
+        assert line.startswith("warning: scenario 'negative' would fail in a batch: Scenarios row 3")
+        assert f"Supply row {row}, column capacity: must be >= 0" in line
+    assert "'good'" not in run.stderr
+    assert run.stderr.rstrip().endswith("rows)")  # and the workbook itself is valid
