@@ -170,6 +170,10 @@ def open_package(archive: zipfile.ZipFile) -> Package:
 
 def rich_text(element: Any) -> str:
     """The text of a shared or inline string: its <t>, or its runs' <t> joined (phonetic runs left out)."""
+    if len(element) == 1:  # the common case: one <t>
+        child = element[0]
+        if child.tag[-2:] == "}t" or child.tag == "t":
+            return child.text or ""
     parts: list[str] = []
     for child in element:
         name = local(child.tag)

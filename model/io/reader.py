@@ -41,7 +41,7 @@ from openpyxl.utils import range_boundaries
 
 from model.errors import InputError, Problem
 from model.io import guard
-from model.io.cells import is_blank
+from model.io.cells import _SPACES, is_blank
 from model.io.compute import Failure, compute
 from model.io.package import DTDForbidden, Package, SheetEntry, open_package
 from model.io.sheetxml import (
@@ -249,19 +249,30 @@ def _read_data(stream: SheetStream, rows: Any, searched: list, spec: Sheet, entr
         if stream.cells_seen > limit:
             _too_many_cells(spec, entry, number)
         row_values: dict[str, Any] = {}
+        blank = True
         for col, value, formula in cells:
             name = positions.get(col)
             if name is None:
                 continue
-            if value.__class__ is ErrorCell:
+            kind = value.__class__
+            if kind is str:
+                if blank and value.strip(_SPACES):
+                    blank = False
+            elif value is None:
+                pass
+            elif kind is ErrorCell:
+                blank = False
                 letter = table.columns[name]
                 text = ("is a formula whose result is an Excel error" if formula is not None
                         else "holds an Excel error")
                 problems.append(Problem(spec.name, number, name, str(value), f"cell {letter}{number} {text}"))
             elif isinstance(value, NoValue):
+                blank = False
                 pending.append((spec.name, entry.title, number, table.columns[name], name, value))
+            else:
+                blank = False
             row_values[name] = value
-        if not row_values or all(is_blank(v) for v in row_values.values()):
+        if blank:
             continue
         row_list.append(number)
         for name in names:

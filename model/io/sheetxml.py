@@ -67,6 +67,7 @@ class SheetStream:
     def __iter__(self) -> Iterator[tuple[int, list[tuple[int, Any, Formula | None]]]]:
         pkg = self.package
         strings, dates, deltas, epoch = pkg.strings, pkg.date_styles, pkg.timedelta_styles, pkg.epoch
+        dates_s = {str(index) for index in dates}  # style ids as the XML spells them
         columns: dict[str, int] = {}
         shared: dict[str, tuple[str, str]] = {}  # shared formula id -> (master text, master cell)
         last_row = 0
@@ -97,26 +98,52 @@ class SheetStream:
                 else:
                     last_row = number
                 cells: list[tuple[int, Any, Formula | None]] = []
+                append = cells.append
                 last_col = 0
-                pending: list[Any] | None = None  # [element, ref, kind, style, vtext, f element, is element]
-                for child in element.iter(tag_c, tag_v, tag_f, tag_is):
-                    tag = child.tag
-                    if tag == tag_c:
-                        if pending is not None:
-                            last_col = self._cell(pending, number, r, last_col, cells, columns, shared,
-                                                  strings, dates, deltas, epoch)
-                        pending = [child, child.get("r"), child.get("t"), child.get("s"), None, None, None]
-                    elif pending is None:
-                        continue  # crafted: a value outside any cell
-                    elif tag == tag_v:
-                        pending[4] = child.text or ""
-                    elif tag == tag_f:
-                        pending[5] = child
-                    else:
-                        pending[6] = child
-                if pending is not None:
-                    self._cell(pending, number, r, last_col, cells, columns, shared, strings, dates, deltas,
-                               epoch)
+                seen = 0
+                for c in element.iter(tag_c):
+                    ref = c.get("r")
+                    kind = c.get("t")
+                    style = c.get("s")
+                    vtext = fel = inline = None
+                    for child in c:
+                        tag = child.tag
+                        if tag == tag_v:
+                            vtext = child.text or ""
+                        elif tag == tag_f:
+                            fel = child
+                        elif tag == tag_is:
+                            inline = child
+                    # the common case at full speed: a plain value in its own row, columns in order
+                    if fel is None and ref is not None and vtext:
+                        letters = ref.rstrip(_DIGITS)
+                        col = columns.get(letters, 0)
+                        if col > last_col and ref[len(letters):] == r and (style is None or style not in dates_s):
+                            if kind == "s":
+                                try:
+                                    append((col, strings[int(vtext)], None))
+                                except (ValueError, IndexError):
+                                    append((col, ErrorCell(f"missing shared string {vtext!r}"), None))
+                            elif kind is None or kind == "n":
+                                append((col, _number(vtext), None))
+                            else:
+                                last_col = self._cell([c, ref, kind, style, vtext, fel, inline], number, r, last_col,
+                                                      cells, columns, shared, strings, dates, deltas, epoch)
+                                continue
+                            last_col = col
+                            seen += 1
+                            continue
+                    if fel is None and ref is not None and kind == "inlineStr" and inline is not None:
+                        letters = ref.rstrip(_DIGITS)
+                        col = columns.get(letters, 0)
+                        if col > last_col and ref[len(letters):] == r:
+                            append((col, rich_text(inline), None))
+                            last_col = col
+                            seen += 1
+                            continue
+                    last_col = self._cell([c, ref, kind, style, vtext, fel, inline], number, r, last_col, cells,
+                                          columns, shared, strings, dates, deltas, epoch)
+                self.cells_seen += seen
                 element.clear()
                 parent = element.getparent()
                 if parent is not None:
