@@ -248,3 +248,19 @@ def test_an_illustrator_svg_with_entity_declarations_is_not_refused(tmp_path):
 def test_a_bomb_posing_as_a_picture_but_read_as_a_sheet_is_refused(tmp_path):
     found = problems(hc.bomb_sheet_in_media_folder(tmp_path / "pose.xlsx"))
     assert len(found) == 1 and "part xl/media/image1.svg contains an XML DOCTYPE or ENTITY declaration" in found[0]
+
+
+def test_a_formula_reaching_into_another_workbook_is_named_never_opened(tmp_path):
+    found = problems(hc.with_cell(tmp_path / "ext.xlsx", "Supply", 2, 4, Formula("='[other.xlsx]Data'!A1")))
+    assert found[0].startswith("Supply row 2, column capacity: cell D2 is a formula with no saved value that cannot "
+                               "be computed (it refers to another workbook or to a table by name")
+
+
+def test_a_shared_formula_is_named_as_written_in_each_cell(tmp_path):
+    """Excel stores a filled-down formula once (`t="shared"`); each cell is named with its own text."""
+    first = hc.patch_sheet(tmp_path / "one.xlsx", "Supply", b'<c r="D2" t="n"><v>100</v></c>',
+                           b'<c r="D2"><f t="shared" ref="D2:D3" si="0">NOSUCH(C2)</f></c>')
+    path = hc.patch_sheet(tmp_path / "shared.xlsx", "Supply", b'<c r="D3" t="n"><v>100</v></c>',
+                          b'<c r="D3"><f t="shared" si="0"/></c>', source=first)
+    found = problems(path)
+    assert [p.rsplit("(got ", 1)[1] for p in found] == ["'=NOSUCH(C2)')", "'=NOSUCH(C3)')"]

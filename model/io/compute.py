@@ -86,6 +86,8 @@ def _unknown_functions(formulas: Any, text: str, known: Any, not_implemented: An
     except Exception as exc:  # noqa: BLE001 - a formula the parser rejects
         return f"the formula engine cannot parse it ({' '.join(str(exc).split())[:100]})"
     for token in tokens:
+        if type(token).__name__ == "Range" and "[" in str(getattr(token, "name", "")):
+            return "it refers to another workbook or to a table by name, which the engine does not read"
         if type(token).__name__ != "Function":
             continue
         name = str(token.name).upper()
