@@ -380,6 +380,20 @@ def strict_ooxml(path: Path, sheets: dict | None = None) -> Path:
     return write_parts(path, parts)
 
 
+def prefixed_sheet(path: Path, title: str = "Supply") -> Path:
+    """A worksheet written with a namespace prefix on every element (`<x:row>`, `<x:c>`), as some
+    generators do: the same XML to any namespace-aware reader."""
+    import re
+
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    name = sheet_part(parts, title)
+    body = re.sub(rb"<(/?)(?!\?)([A-Za-z]+)", rb"<\1x:\2", parts[name])
+    parts[name] = body.replace(b' xmlns="' + MAIN_NS + b'"', b' xmlns:x="' + MAIN_NS + b'"', 1)
+    return write_parts(path, parts)
+
+
 def with_chart_sheet(path: Path, title: str) -> Path:
     """The valid workbook plus a chart sheet (a sheet holding only a chart) called `title`."""
     from openpyxl.chart import BarChart, Reference

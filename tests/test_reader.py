@@ -264,3 +264,9 @@ def test_a_shared_formula_is_named_as_written_in_each_cell(tmp_path):
                           b'<c r="D3"><f t="shared" si="0"/></c>', source=first)
     found = problems(path)
     assert [p.rsplit("(got ", 1)[1] for p in found] == ["'=NOSUCH(C2)')", "'=NOSUCH(C3)')"]
+
+
+def test_a_sheet_written_with_namespace_prefixes_reads_the_same(tmp_path):
+    prefixed = load_workbook(hc.prefixed_sheet(tmp_path / "prefixed.xlsx"))
+    normal = load_workbook(hc.write_sheets(tmp_path / "normal.xlsx"))
+    assert prefixed["Supply"].equals(normal["Supply"])
