@@ -270,3 +270,37 @@ def test_a_sheet_written_with_namespace_prefixes_reads_the_same(tmp_path):
     prefixed = load_workbook(hc.prefixed_sheet(tmp_path / "prefixed.xlsx"))
     normal = load_workbook(hc.write_sheets(tmp_path / "normal.xlsx"))
     assert prefixed["Supply"].equals(normal["Supply"])
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_libreoffice_saved_workbook_reads_as_openpyxl_reads_it_and_as_the_engine_computed_it(tmp_path):
+    """LibreOffice re-saves a script-written workbook with its own calculated values, shared
+    strings and styles: the reader sees what openpyxl sees, and what the engine computed before."""
+    import shutil
+    import subprocess
+
+    sheets = hc.valid_sheets()
+    sheets["Supply"][2][3] = Formula("=D2+Countries!D4*100")
+    sheets["Supply"] += [["AUS", "REO", 2027 + i, Formula(f"=ROUND(D{4 + i}*1.1,2)"), 20] for i in range(30)]
+    script = hc.write_sheets(tmp_path / "script.xlsx", sheets)
+    computed, found = read_workbook(script)
+    assert found == []
+    proc = subprocess.run([shutil.which("soffice"), f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+                           "--headless", "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
+                           "--outdir", str(tmp_path / "lo"), str(script)], capture_output=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    saved = tmp_path / "lo" / "script.xlsx"
+    tables, found = read_workbook(saved)
+    assert found == []
+    wb = openpyxl.load_workbook(saved, read_only=True, data_only=True)
+    try:
+        for name, table in tables.items():
+            ws = wb[table.title]
+            grid = {c.coordinate: c.value for row in ws.iter_rows() for c in row if getattr(c, "coordinate", None)}
+            for column, letter in table.columns.items():
+                for row, value in zip(table.rows, table.values[column], strict=True):
+                    assert value == grid.get(f"{letter}{row}"), (name, letter, row)
+                assert computed[name].values[column] == pytest.approx(table.values[column]) if column in (
+                    "capacity", "unit_cost") else computed[name].values[column] == table.values[column]
+    finally:
+        wb.close()
