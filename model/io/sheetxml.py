@@ -63,13 +63,15 @@ class SheetStream:
     merges: list[str] = field(default_factory=list)
     order_problems: list[RowOrderProblem] = field(default_factory=list)
     cells_seen: int = 0
+    _columns: dict[str, int] = field(default_factory=dict)
+    _shared: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[tuple[int, list[tuple[int, Any, Formula | None]]]]:
         pkg = self.package
-        strings, dates, deltas, epoch = pkg.strings, pkg.date_styles, pkg.timedelta_styles, pkg.epoch
-        dates_s = {str(index) for index in dates}  # style ids as the XML spells them
-        columns: dict[str, int] = {}
-        shared: dict[str, tuple[str, str]] = {}  # shared formula id -> (master text, master cell)
+        strings = pkg.strings
+        dates_s = {str(index) for index in pkg.date_styles}  # style ids as the XML spells them
+        columns = self._columns = {}  # column letters -> index
+        self._shared = {}  # shared formula id -> (master text, master cell)
         last_row = 0
         ns = None
         with pkg.archive.open(self.part) as source:
@@ -127,8 +129,7 @@ class SheetStream:
                             elif kind is None or kind == "n":
                                 append((col, _number(vtext), None))
                             else:
-                                last_col = self._cell([c, ref, kind, style, vtext, fel, inline], number, r, last_col,
-                                                      cells, columns, shared, strings, dates, deltas, epoch)
+                                last_col = self._cell(ref, kind, style, vtext, fel, inline, number, r, last_col, cells)
                                 continue
                             last_col = col
                             seen += 1
@@ -141,8 +142,7 @@ class SheetStream:
                             last_col = col
                             seen += 1
                             continue
-                    last_col = self._cell([c, ref, kind, style, vtext, fel, inline], number, r, last_col, cells,
-                                          columns, shared, strings, dates, deltas, epoch)
+                    last_col = self._cell(ref, kind, style, vtext, fel, inline, number, r, last_col, cells)
                 self.cells_seen += seen
                 element.clear()
                 parent = element.getparent()
@@ -151,12 +151,12 @@ class SheetStream:
                         del parent[0]
                 yield number, cells
 
-    def _cell(self, pending: list[Any], number: int, r: str | None, last_col: int,
-              cells: list[tuple[int, Any, Formula | None]], columns: dict[str, int],
-              shared: dict[str, tuple[str, str]], strings: list[str], dates: frozenset[int],
-              deltas: frozenset[int], epoch: Any) -> int:
-        """Type one cell and append it to `cells`; returns its column."""
-        _, ref, kind, s, vtext, fel, inline = pending
+    def _cell(self, ref: str | None, kind: str | None, s: str | None, vtext: str | None, fel: Any, inline: Any,
+              number: int, r: str | None, last_col: int, cells: list[tuple[int, Any, Formula | None]]) -> int:
+        """Type any cell (formulas, dates, booleans, errors, odd addresses) into `cells`; returns its column."""
+        columns, shared = self._columns, self._shared
+        pkg = self.package
+        strings, dates, deltas, epoch = pkg.strings, pkg.date_styles, pkg.timedelta_styles, pkg.epoch
         if ref is None:
             col = last_col + 1
         else:
