@@ -359,3 +359,25 @@ def test_any_sheet_reads_cell_for_cell_as_openpyxl_reads_it(tmp_path):
                 assert first + offset in table.rows
 
     check()
+
+
+def test_formulas_reach_through_other_sheets_and_unreached_sheets_are_left_out(tmp_path):
+    """The engine is given only the sheets a formula can reach (a written-back plan is mostly plan)."""
+    from model.io.compute import _copy_needed_sheets
+
+    def extra(wb):
+        wb.create_sheet("Plan Flows").append(["flow", 1])
+        rates = wb.create_sheet("Bob data")
+        rates["A1"] = Formula("=Base!A1*2")
+        wb.create_sheet("Base")["A1"] = 21
+        wb.create_sheet("Unused")["A1"] = Formula("=Base!A1")
+    sheets = hc.valid_sheets()
+    sheets["Supply"][1][3] = Formula("='Bob data'!A1+58")  # 21 * 2 + 58 = 100
+    path = hc.write_sheets(tmp_path / "reach.xlsx", sheets, tweak=extra)
+    assert load_workbook(path)["Supply"]["capacity"].tolist()[0] == 100
+    _copy_needed_sheets(path, tmp_path / "trimmed.xlsx", {"Supply"})
+    assert openpyxl.load_workbook(tmp_path / "trimmed.xlsx").sheetnames == ["Supply", "Bob data", "Base"]
+    sheets["Supply"][1][3] = Formula("=SUM(Countries:Demand!Z1)+100")  # across sheets by position: keep all
+    three_d = hc.write_sheets(tmp_path / "3d.xlsx", sheets, tweak=extra)
+    _copy_needed_sheets(three_d, tmp_path / "all.xlsx", {"Supply"})
+    assert len(openpyxl.load_workbook(tmp_path / "all.xlsx").sheetnames) == 8

@@ -12,11 +12,16 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import unescape
+
+from lxml import etree
 
 CellKey = tuple[str, str, int]  # (sheet title, column letters, row)
 BOOK = "book.xlsx"  # the engine names cells by file name: a copy under a plain name avoids quoting trouble
@@ -38,11 +43,10 @@ def compute(path: Path, cells: dict[CellKey, str]) -> dict[CellKey, Any]:
         from formulas.tokens.operand import XlError
     except ImportError:  # pragma: no cover - a declared dependency
         return {key: Failure("the formula engine (the 'formulas' package) is not installed") for key in cells}
-    known = formulas.get_functions()
     out: dict[CellKey, Any] = {}
     todo: dict[CellKey, str] = {}
     for key, text in cells.items():
-        unknown = _unknown_functions(formulas, text, known, not_implemented)
+        unknown = _unknown_functions(formulas, text, not_implemented)
         if unknown is not None:
             out[key] = Failure(unknown)
         else:
@@ -50,7 +54,11 @@ def compute(path: Path, cells: dict[CellKey, str]) -> dict[CellKey, Any]:
     if not todo:
         return out
     with tempfile.TemporaryDirectory(prefix="sourcing-formulas-") as folder:
-        shutil.copyfile(path, Path(folder) / BOOK)
+        needed = {key[0] for key in todo}
+        try:
+            _copy_needed_sheets(path, Path(folder) / BOOK, needed)
+        except Exception:  # noqa: BLE001 - trimming is only a speed-up: the whole workbook always works
+            shutil.copyfile(path, Path(folder) / BOOK)
         try:
             with _quiet():
                 model = formulas.ExcelModel()
@@ -75,12 +83,69 @@ def compute(path: Path, cells: dict[CellKey, str]) -> dict[CellKey, Any]:
     return out
 
 
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*>([^<]*)</(?:\w+:)?f>")
+_THREE_D = re.compile(r"[\w.' ]+:[\w.' ]+!")  # a reference across a range of sheets
+
+
+def _unescape(text: str) -> str:
+    return unescape(text, {"&apos;": "'", "&quot;": '"'})
+
+
+def _copy_needed_sheets(source: Path, target: Path, needed: set[str]) -> None:
+    """Copy the workbook without the sheets no formula can reach (the engine loads every sheet it
+    is given, and a workbook with plan sheets written back into it is mostly plan).
+
+    A sheet is kept when it holds a cell to compute, or its name appears in a kept sheet's formula
+    or in a workbook-level defined name; sheet-scoped names (print areas) are dropped with the sheets.
+    """
+    from model.io.package import open_package, parse_part, workbook_part
+
+    with zipfile.ZipFile(source) as archive:
+        package = open_package(archive)
+        book = workbook_part(archive)
+        root = parse_part(archive, book)
+        texts = {entry.title: [_unescape(m.group(1).decode("utf-8", "replace")).upper() for m in _FORMULA.finditer(
+            archive.read(entry.part))] if entry.part else [] for entry in package.sheets}
+        names = [el.text or "" for el in root.iter("{*}definedName") if el.get("localSheetId") is None]
+        keep = {title for title in texts if title in needed}
+        spelled = {title: (title.upper() + "!", "'" + title.upper().replace("'", "''") + "'!") for title in texts}
+        frontier = [name.upper() for name in names] + [text for title in keep for text in texts[title]]
+        while frontier:
+            if any(_THREE_D.search(text) for text in frontier):
+                keep = set(texts)  # Sheet1:Sheet3!A1 spans sheets by position: keep them all
+                break
+            grown = {title for title in texts if title not in keep and any(
+                mark in text for mark in spelled[title] for text in frontier)}
+            keep |= grown
+            frontier = [text for title in grown for text in texts[title]]
+        if len(keep) == len(texts):
+            shutil.copyfile(source, target)
+            return
+        for sheets in root.iter("{*}sheets"):
+            for sheet in list(sheets):
+                if sheet.get("name") not in keep:
+                    sheets.remove(sheet)
+        for name in list(root.iter("{*}definedName")):
+            if name.get("localSheetId") is not None:
+                name.getparent().remove(name)
+        for view in root.iter("{*}workbookView"):
+            view.set("activeTab", "0")
+            view.set("firstSheet", "0")
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in archive.infolist():
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True) \
+                    if info.filename == book else archive.read(info)
+                out.writestr(info.filename, data)
+
+
 def _ref(key: CellKey) -> str:
     title, letters, row = key
     return "'[{}]{}'!{}{}".format(BOOK, title.upper().replace("'", "''"), letters, row)
 
 
-def _unknown_functions(formulas: Any, text: str, known: Any, not_implemented: Any) -> str | None:
+def _unknown_functions(formulas: Any, text: str, not_implemented: Any) -> str | None:
+    """Why the engine cannot compute `text`, or None. The function table is only loaded for a
+    formula that calls a function (loading it imports scipy.stats: about 2 s)."""
     try:
         tokens, _ = formulas.Parser().ast(text)
     except Exception as exc:  # noqa: BLE001 - a formula the parser rejects
@@ -90,6 +155,7 @@ def _unknown_functions(formulas: Any, text: str, known: Any, not_implemented: An
             return "it refers to another workbook or to a table by name, which the engine does not read"
         if type(token).__name__ != "Function":
             continue
+        known = formulas.get_functions()  # cached by the engine after the first call
         name = str(token.name).upper()
         if known.get(name) in (None, not_implemented) and known.get(name.replace("_XLFN.", "")) in (
                 None, not_implemented):
