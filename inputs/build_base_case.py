@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+os.environ.setdefault("OPENPYXL_LXML", "False")  # byte-stable: openpyxl's own XML writer, not lxml's
 
 import openpyxl
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENPYXL_LXML", "False")  # as model/__init__.py: openpyxl keeps its usual XML path
+
 import subprocess
 import sys
 from dataclasses import dataclass

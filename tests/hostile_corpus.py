@@ -98,6 +98,8 @@ def patch_sheet(path: Path, title: str, old: bytes, new: bytes, *, source: Path 
     base = source or write_sheets(path.with_suffix(".base.xlsx"), sheets)
     parts = parts_of(base)
     name = sheet_part(parts, title)
+    if old not in parts[name]:  # openpyxl writes `<v />` through the standard library, `<v></v>` through lxml
+        old = old.replace(b"<v />", b"<v></v>").replace(b'" />', b'"/>')
     assert old in parts[name], (old, parts[name][:2000])
     parts[name] = parts[name].replace(old, new, 1)
     if source is None:
@@ -175,6 +177,36 @@ def with_svg_picture(path: Path) -> Path:
     parts = parts_of(base)
     base.unlink()
     parts["xl/media/image1.svg"] = SVG
+    return write_parts(path, parts)
+
+
+ILLUSTRATOR_SVG = (b'<?xml version="1.0" encoding="utf-8"?>\n<!-- Generator: Adobe Illustrator 27.0.0 -->\n'
+                   b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd" [\n'
+                   b'\t<!ENTITY ns_extend "http://ns.adobe.com/Extensibility/1.0/">\n'
+                   b'\t<!ENTITY ns_ai "http://ns.adobe.com/AdobeIllustrator/10.0/">\n]>\n'
+                   b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="&ns_extend;" xmlns:i="&ns_ai;"/>')
+
+
+def with_illustrator_svg(path: Path) -> Path:
+    """A valid workbook carrying an SVG logo with the entity declarations Adobe Illustrator writes."""
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    parts["xl/media/image1.svg"] = ILLUSTRATOR_SVG
+    return write_parts(path, parts)
+
+
+def bomb_sheet_in_media_folder(path: Path) -> Path:
+    """The billion laughs in a worksheet stored in the pictures folder under a picture's name,
+    with the workbook's relationships pointing at it."""
+    billion_laughs(path)
+    parts = parts_of(path)
+    parts["xl/media/image1.svg"] = parts.pop("xl/worksheets/sheet1.xml")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"/xl/worksheets/sheet1.xml", b"/xl/media/image1.svg").replace(
+        b"worksheets/sheet1.xml", b"media/image1.svg")
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"/xl/worksheets/sheet1.xml", b"/xl/media/image1.svg")
     return write_parts(path, parts)
 
 
@@ -329,6 +361,99 @@ def with_cell(path: Path, sheet: str, row: int, column: int, value: Any) -> Path
     return write_sheets(path, sheets)
 
 
+# ------------------------------------------------------------------ odd but legitimate files (issue 14)
+
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+STRICT_MAIN_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+STRICT_REL_NS = b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+
+def strict_ooxml(path: Path, sheets: dict | None = None) -> Path:
+    """The workbook as Excel's "Strict Open XML Spreadsheet" writes it: the same parts under the
+    Strict namespaces (the cell and relationship namespaces, and the relationship types)."""
+    base = write_sheets(path.with_suffix(".base.xlsx"), sheets)
+    parts = parts_of(base)
+    base.unlink()
+    for name, data in parts.items():
+        parts[name] = data.replace(MAIN_NS, STRICT_MAIN_NS).replace(REL_NS, STRICT_REL_NS)
+    return write_parts(path, parts)
+
+
+def prefixed_sheet(path: Path, title: str = "Supply") -> Path:
+    """A worksheet written with a namespace prefix on every element (`<x:row>`, `<x:c>`), as some
+    generators do: the same XML to any namespace-aware reader."""
+    import re
+
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    name = sheet_part(parts, title)
+    body = re.sub(rb"<(/?)(?!\?)([A-Za-z]+)", rb"<\1x:\2", parts[name])
+    parts[name] = body.replace(b' xmlns="' + MAIN_NS + b'"', b' xmlns:x="' + MAIN_NS + b'"', 1)
+    return write_parts(path, parts)
+
+
+def with_chart_sheet(path: Path, title: str) -> Path:
+    """The valid workbook plus a chart sheet (a sheet holding only a chart) called `title`."""
+    from openpyxl.chart import BarChart, Reference
+
+    def add(wb: openpyxl.Workbook) -> None:
+        chart = BarChart()
+        chart.add_data(Reference(wb["Supply"], min_col=4, min_row=1, max_row=4), titles_from_data=True)
+        wb.create_chartsheet(title).add_chart(chart)
+    return write_sheets(path, tweak=add)
+
+
+def renumber_row(path: Path, sheet: str, row: int, new: int) -> Path:
+    """A sheet whose XML gives row `row` the number `new` (0, or a number used twice)."""
+    return patch_sheet(path, sheet, f'<row r="{row}"'.encode(), f'<row r="{new}"'.encode())
+
+
+def merge_written_as(path: Path, sheet: str, ref: str, attribute: bytes) -> Path:
+    """A merge record in any XML quoting: `attribute` is how `ref=...` is written, with {} for the range."""
+    record = b"<mergeCells count=\"1\"><mergeCell " + attribute.replace(b"{}", ref.encode()) + b"/></mergeCells>"
+    return patch_sheet(path, sheet, b"</sheetData>", b"</sheetData>" + record)
+
+
+def with_rows_above_header(path: Path, sheet: str, rows: list[list[Any]]) -> Path:
+    """The valid workbook with title (or odd) rows above the header of `sheet`."""
+    sheets = copy.deepcopy(valid_sheets())
+    sheets[sheet] = rows + sheets[sheet]
+    return write_sheets(path, sheets)
+
+
+def header_formula(path: Path, sheet: str = "Supply", cell: str = "D1", text: str = "capacity") -> Path:
+    """A header cell that is a formula (`="capacity"`) whose saved value is the column name."""
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    name = sheet_part(parts, sheet)
+    old = f'<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+    assert old in parts[name]
+    parts[name] = parts[name].replace(old, f'<c r="{cell}" t="str"><f>"{text}"</f><v>{text}</v></c>'.encode())
+    return write_parts(path, parts)
+
+
+def placeholder_formula(path: Path, formula: str = "50*2", placeholder: str = "0", *,
+                        full_calc: bool = True) -> Path:
+    """What XlsxWriter writes: Supply D2 `=50*2` saved with the placeholder value 0, and the
+    workbook asking to be recalculated when opened (`fullCalcOnLoad`), or not (`full_calc`)."""
+    base = with_cell(path.with_suffix(".base.xlsx"), "Supply", 2, 4, Formula("=" + formula))
+    parts = parts_of(base)
+    base.unlink()
+    name = sheet_part(parts, "Supply")
+    for empty in (b"<v />", b"<v></v>", b"<v/>"):
+        parts[name] = parts[name].replace(f"<f>{formula}</f>".encode() + empty,
+                                          f"<f>{formula}</f><v>{placeholder}</v>".encode())
+    book = parts["xl/workbook.xml"]
+    book = book.replace(b' fullCalcOnLoad="1"', b"")
+    if full_calc:
+        book = book.replace(b"<calcPr ", b'<calcPr fullCalcOnLoad="1" ')
+    parts["xl/workbook.xml"] = book
+    return write_parts(path, parts)
+
+
 def build_all(folder: Path) -> list[Path]:
     """Write one of everything into `folder` (for manual testing with the command line)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -346,6 +471,15 @@ def build_all(folder: Path) -> list[Path]:
         truncated(folder / "truncated.xlsx"),
         macro_workbook(folder / "macros.xlsm"),
         lock_file(folder, "base_case.xlsx"),
+        with_illustrator_svg(folder / "illustrator_svg.xlsx"),
+        bomb_sheet_in_media_folder(folder / "bomb_in_media.xlsx"),
+        strict_ooxml(folder / "strict.xlsx"),
+        with_chart_sheet(folder / "chart_sheet_settings.xlsx", "Settings"),
+        renumber_row(folder / "row_twice.xlsx", "Supply", 3, 2),
+        renumber_row(folder / "row_zero.xlsx", "Supply", 3, 0),
+        merge_written_as(folder / "merge_single_quotes.xlsx", "Supply", "A2:A3", b"ref='{}'"),
+        header_formula(folder / "header_formula.xlsx"),
+        placeholder_formula(folder / "placeholder_formula.xlsx"),
     ]
     made += [renamed(folder / f"{kind}_renamed.xlsx", kind)
              for kind in ("csv", "html", "xls", "empty", "pdf", "xml2003", "zip", "xlsb")]

@@ -11,9 +11,12 @@ The rules (also in the README, "What happens when"):
 * Codes: text with surrounding spaces trimmed, kept exactly and case-sensitively. ``NA``,
   ``NULL``, ``None``, ``nan``, ``N/A`` are codes like any other (``NA`` is Namibia), never
   missing values: no pandas NA-guessing is ever applied. A whole number typed as a number
-  becomes its digits (``2026`` -> ``"2026"``). Codes longer than 64 characters are errors, and so
-  is any control or invisible formatting character (zero-width spaces, byte-order marks,
-  right-to-left overrides), because two codes that look the same must be the same.
+  becomes its digits (``2026`` -> ``"2026"``). Codes are normalised to Unicode NFC (an accent
+  typed as a separate mark equals the accented letter). Codes longer than 64 characters are
+  errors, and so is any character that is not printable or is invisible (zero-width spaces and
+  joiners, byte-order marks, right-to-left overrides, U+034F, variation selectors such as U+FE0F,
+  tag characters such as U+E0020, Hangul fillers such as U+3164, no-break spaces inside), named
+  by its code point, because two codes that look the same must be the same.
 * Text (names, groups, notes): surrounding spaces trimmed; at most 1000 characters. Tabs and line
   breaks inside are kept; other control characters (including Excel's escaped form such as
   ``_x0007_``) and right-to-left override characters are errors naming the cell. Text is never
@@ -28,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from typing import Any
 
 from model.schema import MAX_ABS_NUMBER, MAX_CODE_LENGTH, MAX_TEXT_LENGTH
@@ -37,8 +41,13 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
 # C0 controls except tab and line feed, DEL, C1 controls, bidi overrides and isolates, and Excel's
 # _xHHHH_ escape of a C0 control (Excel writes control characters that way in shared strings)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|_x00[01][0-9a-fA-F]_")
-# codes additionally refuse tab/line feed and invisible formatting characters
-_CODE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+# codes additionally refuse tab/line feed and every invisible character: Unicode's default-ignorable
+# code points (zero-width spaces and joiners, the combining grapheme joiner U+034F, variation
+# selectors U+FE00-FE0F, tag characters U+E0000-E0FFF, Hangul fillers U+3164...), so two codes that
+# look the same are the same
+_CODE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                           r"\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+                           r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
                            r"|_x00[01][0-9a-fA-F]_")
 _SPACES = " \t\r\n\u00a0\u2007\u202f"
 
@@ -56,6 +65,8 @@ def parse_number(value: Any, *, percent: bool = False) -> Parsed:
         return None, "must be a number, not TRUE/FALSE"
     if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
         return None, "must be a number, not a date or time"
+    if isinstance(value, int) and abs(value) > MAX_ABS_NUMBER:
+        return None, f"must be at most {MAX_ABS_NUMBER:g} in magnitude"  # float() of 400 digits overflows
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
@@ -65,6 +76,8 @@ def parse_number(value: Any, *, percent: bool = False) -> Parsed:
             text, scale = text[:-1].strip(_SPACES), 0.01
         if _PLAIN.match(text):
             number = float(text) * scale
+            if math.isinf(number):  # hundreds of digits: not "inf", which _PLAIN never matches
+                return None, f"must be at most {MAX_ABS_NUMBER:g} in magnitude"
         elif _THOUSANDS.match(text):
             number = float(text.replace(",", "")) * scale
         else:
@@ -96,10 +109,12 @@ def parse_code(value: Any) -> Parsed:
         value = int(value)
     if isinstance(value, (dt.datetime, dt.date)):
         return None, "must be a code, not a date"
-    text = str(value).strip(_SPACES)
+    text = unicodedata.normalize("NFC", str(value).strip(_SPACES))
     if len(text) > MAX_CODE_LENGTH:
         return None, f"is longer than {MAX_CODE_LENGTH} characters"
     bad = _CODE_CONTROL.search(text)
+    if bad is None and not text.isprintable():
+        bad = next(re.finditer(r"[^ ]", "".join(c if not c.isprintable() else " " for c in text)))
     if bad:
         return None, f"contains a control or invisible character ({_describe(bad.group())})"
     return text, None

@@ -11,11 +11,14 @@ Limits (README "What happens when"; the constants below are the documented value
   than ``MAX_COMPRESSION_RATIO`` (200:1) -- real workbooks stay well under 100:1. The sizes are
   the ones the archive declares; Python's zipfile never unpacks more than the declared size and
   rejects a part whose content disagrees with it (CRC), so a lying header cannot get past this;
-* no part may contain an entity declaration (``<!ENTITY``), and no part outside ``xl/media/``
-  a document type declaration (``<!DOCTYPE``), in UTF-8 or UTF-16. Excel never writes them; they
-  are how XML entity bombs ("billion laughs") and external-entity attacks work. Every part is
-  scanned whatever its name. openpyxl parses some parts with defusedxml but streams worksheets
-  through the standard library parser, so this scan is what protects the worksheets;
+* no part a parser may read contains an entity declaration (``<!ENTITY``) or a document type
+  declaration (``<!DOCTYPE``), in UTF-8 or UTF-16. Excel never writes them; they are how XML
+  entity bombs ("billion laughs") and external-entity attacks work. Every part outside the
+  pictures folder ``xl/media/`` is scanned whatever its name; pictures (an SVG logo from Adobe
+  Illustrator carries entity declarations) are never parsed as XML, so they are left alone unless
+  the workbook's relationships name one as a sheet, strings or styles. The reader's own lxml
+  parser also never expands entities and refuses a DTD; openpyxl (write-back) parses with
+  entities off or through defusedxml;
 * openpyxl must be running with defusedxml (``openpyxl.xml.DEFUSEDXML``); if it is not, no
   workbook is read at all.
 """
@@ -37,7 +40,7 @@ RATIO_FLOOR_BYTES = 2**20  # entries smaller than this unpacked are never called
 _ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
 _ENTITY = tuple("<!ENTITY".encode(e) for e in _ENCODINGS)
 _DOCTYPE = tuple("<!DOCTYPE".encode(e) for e in _ENCODINGS)
-MEDIA_FOLDER = "xl/media/"  # pictures: an SVG may carry a harmless <!DOCTYPE svg ...>
+MEDIA_FOLDER = "xl/media/"  # pictures: an SVG may carry a DOCTYPE and entity declarations, never parsed
 _OVERLAP = max(len(m) for m in _ENTITY + _DOCTYPE)
 _CHUNK = 1 << 20
 
@@ -140,29 +143,42 @@ def _check_sizes(name: str, infos: list[zipfile.ZipInfo]) -> None:
 
 
 def _scan_xml_parts(name: str, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse entity declarations in every part and DTDs in every part but pictures, streaming.
+    """Refuse entity declarations and DTDs in every part a parser may read, streaming.
 
-    Every part is scanned whatever its name, because the workbook's relationships may point a
-    parser at a part with any name. Entity declarations are what bombs and external-entity
-    attacks need; a bare DOCTYPE is harmless to the parsers used but never written by Excel.
+    Every part outside the pictures folder is scanned whatever its name, because the workbook's
+    relationships may point a parser at a part with any name. Pictures (`xl/media/`) are never
+    parsed as XML by the reader or by openpyxl, so an SVG logo keeps the DOCTYPE and entity
+    declarations Adobe Illustrator writes; a picture-folder part that the workbook's
+    relationships name as a sheet, strings or styles is scanned like any other.
     """
+    media = [i for i in infos if not i.is_dir() and i.filename.startswith(MEDIA_FOLDER)]
     for info in infos:
-        if info.is_dir():
-            continue
-        forbidden = _ENTITY if info.filename.startswith(MEDIA_FOLDER) else _ENTITY + _DOCTYPE
-        tail = b""
-        with archive.open(info) as part:
-            while True:
-                chunk = part.read(_CHUNK)
-                if not chunk:
-                    break
-                window = tail + chunk
-                if any(marker in window for marker in forbidden):
-                    raise InputError(
-                        f"{name}: part {info.filename} contains an XML DOCTYPE or ENTITY declaration, which "
-                        "is refused for safety (XML entity bomb or external-entity attack); Excel never "
-                        "writes these, so re-save the data in a fresh workbook")
-                tail = window[-_OVERLAP:]
+        if not info.is_dir() and not info.filename.startswith(MEDIA_FOLDER):
+            _scan_part(name, archive, info)
+    if media:
+        from model.io.package import parsed_part_names  # its parts were scanned just above
+
+        parsed = parsed_part_names(archive)
+        for info in media:
+            if info.filename in parsed:
+                _scan_part(name, archive, info)
+
+
+def _scan_part(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    forbidden = _ENTITY + _DOCTYPE
+    tail = b""
+    with archive.open(info) as part:
+        while True:
+            chunk = part.read(_CHUNK)
+            if not chunk:
+                break
+            window = tail + chunk
+            if any(marker in window for marker in forbidden):
+                raise InputError(
+                    f"{name}: part {info.filename} contains an XML DOCTYPE or ENTITY declaration, which "
+                    "is refused for safety (XML entity bomb or external-entity attack); Excel never "
+                    "writes these, so re-save the data in a fresh workbook")
+            tail = window[-_OVERLAP:]
 
 
 def explain_open_error(path: Path, exc: BaseException) -> str:
