@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import re
 import secrets
@@ -78,17 +79,32 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], *, inputs: S
         existing = os.stat(path)
     except OSError:
         existing = None
+
+    def write_as_before(handle: BinaryIO) -> None:
+        write(handle)
+        _keep_owner_and_mode(handle.fileno(), existing)
+
+    full = None
+    hook = sys.unraisablehook
     try:
-        if not _write_via_tmpfile(path, write, existing):
-            _write_via_named_temp(path, write, existing)
+        if not _write_via_tmpfile(path, write_as_before):
+            _write_via_named_temp(path, write_as_before)
     except PermissionError:
         raise InputError(f"the output {path} cannot be written (permission denied, or another program "
                          "has it open); close it or choose another output path") from None
     except OSError as exc:
-        if exc.errno in _DISK_FULL:
-            raise DiskFullError(f"no space left on the disk holding {folder} ({exc.strerror}); {path.name} "
-                                "was left as it was. Free some space and run again") from None
-        raise
+        if exc.errno not in _DISK_FULL:
+            raise
+        full = exc.strerror
+        # a writer cut short (openpyxl's zip) complains when it is collected: not the analyst's business
+        sys.unraisablehook = lambda _args: None
+    if full is not None:
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise DiskFullError(f"no space left on the disk holding {folder} ({full}); {path.name} was left as "
+                            "it was. Free some space and run again")
     _fsync_folder(folder)
 
 
@@ -193,8 +209,7 @@ def _temp_name(path: Path) -> Path:
     return path.parent / f".~{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
 
 
-def _write_via_tmpfile(path: Path, write: Callable[[BinaryIO], None],
-                       existing: os.stat_result | None = None) -> bool:
+def _write_via_tmpfile(path: Path, write: Callable[[BinaryIO], None]) -> bool:
     """Linux: write into an unnamed file, name it only when complete. False if unsupported."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not os.path.isdir("/proc/self/fd"):
@@ -209,14 +224,17 @@ def _write_via_tmpfile(path: Path, write: Callable[[BinaryIO], None],
         write(handle)
         handle.flush()
         os.fsync(handle.fileno())
-        _keep_owner_and_mode(handle.fileno(), existing)
         temp = _temp_name(path)
         try:
             os.link(f"/proc/self/fd/{handle.fileno()}", temp, follow_symlinks=True)
         except OSError:
             # cannot name an O_TMPFILE here: copy the finished content into a named temp file
             handle.seek(0)
-            _write_via_named_temp(path, lambda out: _copy(handle, out), existing)
+            def copy_with_mode(out: BinaryIO) -> None:
+                _copy(handle, out)
+                _keep_owner_and_mode(out.fileno(), os.fstat(handle.fileno()))
+
+            _write_via_named_temp(path, copy_with_mode)
             return True
     try:
         os.replace(temp, path)
@@ -226,8 +244,7 @@ def _write_via_tmpfile(path: Path, write: Callable[[BinaryIO], None],
     return True
 
 
-def _write_via_named_temp(path: Path, write: Callable[[BinaryIO], None],
-                          existing: os.stat_result | None = None) -> None:
+def _write_via_named_temp(path: Path, write: Callable[[BinaryIO], None]) -> None:
     temp = _temp_name(path)
     fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -235,7 +252,6 @@ def _write_via_named_temp(path: Path, write: Callable[[BinaryIO], None],
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-            _keep_owner_and_mode(handle.fileno(), existing)
         os.replace(temp, path)
     except BaseException:
         _unlink_quietly(temp)
