@@ -4,6 +4,7 @@ files saved by openpyxl, XlsxWriter and LibreOffice (issue 11; issue 14 item 4).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import uuid
@@ -257,3 +258,55 @@ def test_libreoffice_loop_formula_write_back_resave_write_back(tmp_path: Path):
     # and LibreOffice opens the result
     third = _soffice_convert(resaved, tmp_path / "lo3", profile)
     assert "Plan Summary" in openpyxl.load_workbook(third, read_only=True).sheetnames
+
+
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def excel_like_namespaces(src: Path, dst: Path) -> Path:
+    """The template with what Excel puts in workbook.xml and styles.xml: prefixes named only in
+    mc:Ignorable, an mc:AlternateContent block, extension attributes."""
+    wb_root = (f'xmlns:mc="{MC}" mc:Ignorable="x15 xr xr6" '
+               'xmlns:x15="http://schemas.microsoft.com/office/spreadsheetml/2010/11/main" '
+               'xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision" '
+               'xmlns:xr6="http://schemas.microsoft.com/office/spreadsheetml/2016/revision6" ')
+    alternate = ('<mc:AlternateContent><mc:Choice Requires="x15"><x15ac:absPath '
+                 'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac" '
+                 'url="C:\\data\\"/></mc:Choice></mc:AlternateContent>')
+    st_root = (f'xmlns:mc="{MC}" mc:Ignorable="x14ac x16r2" '
+               'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac" '
+               'xmlns:x16r2="http://schemas.microsoft.com/office/spreadsheetml/2015/02/main" ')
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename).decode("utf-8")
+            if item.filename == "xl/workbook.xml":
+                data = data.replace("<workbook ", "<workbook " + wb_root, 1)
+                data = re.sub(r"(<workbookPr[^>]*/>)", lambda m: m.group(1) + alternate, data, count=1)
+                assert alternate in data
+            elif item.filename == "xl/styles.xml":
+                data = data.replace("<styleSheet ", "<styleSheet " + st_root, 1)
+                data = data.replace("<fonts ", '<fonts x14ac:knownFonts="1" ', 1)
+            zout.writestr(item, data.encode("utf-8"))
+    return dst
+
+
+def root_tag(xml: bytes) -> str:
+    text = xml.decode("utf-8")
+    start = text.index("<", text.index("?>") + 2 if text.startswith("<?xml") else 0)
+    return text[start: text.index(">", start) + 1]
+
+
+def test_prefixes_excel_declares_for_mc_ignorable_survive(tmp_path: Path):
+    path = excel_like_namespaces(write_template(tmp_path / "t.xlsx"), tmp_path / "excel.xlsx")
+    write_back(path)
+    write_back(path)
+    after = parts(path)
+    for part, prefixes in (("xl/workbook.xml", ("x15", "xr", "xr6", "mc")), ("xl/styles.xml", ("x14ac", "x16r2", "mc"))):
+        tag = root_tag(after[part])
+        assert 'mc:Ignorable="' in tag, tag
+        for prefix in prefixes:
+            assert f"xmlns:{prefix}=" in tag, (part, prefix, tag)
+    assert b"absPath" in after["xl/workbook.xml"] and b'Requires="x15"' in after["xl/workbook.xml"]
+    assert b'x14ac:knownFonts="1"' in after["xl/styles.xml"]
+    assert solve_cost(path) == pytest.approx(EXPECTED_COST)
+    assert plan_sheets(path)[0] == "Plan Summary"

@@ -21,14 +21,16 @@ a removed sheet is removed with it (so a replaced Charts sheet takes its charts 
 
 from __future__ import annotations
 
+import copy
 import io
 import posixpath
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from lxml import etree
+from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from model.errors import InputError
 
@@ -51,8 +53,6 @@ CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xml
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 PROPERTY_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                          remove_blank_text=False)
 _SHEET_REF = re.compile(r"(?:'((?:[^']|'')+)'|([A-Za-z_\u00a1-\uffff][\w.\u00a1-\uffff]*))!")
 
 
@@ -60,12 +60,52 @@ def _q(ns: str, tag: str) -> str:
     return f"{{{ns}}}{tag}"
 
 
-def _xml(data: bytes) -> etree._Element:
-    return etree.fromstring(data, _PARSER)
+def _xml(data: bytes) -> ET.Element:
+    """Parse a part; DTDs and entities are refused (defusedxml), as everywhere in the loader."""
+    return _safe_fromstring(data)
 
 
-def _bytes(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+_DECLARATION = re.compile(r'xmlns:([A-Za-z_][\w.-]*)\s*=\s*("[^"]*"|\'[^\']*\')')
+_START_TAG = re.compile(r"<(?![?!])[^>]*>")
+
+
+_PREFIXES = (("r", REL_NS), ("vt", VT_NS), ("c", CHART_NS), ("xdr", XDR_NS),
+             ("a", "http://schemas.openxmlformats.org/drawingml/2006/main"))
+
+
+def _bytes(root: ET.Element, original: bytes | None = None) -> bytes:
+    """Serialise `root` with the standard library, keeping the prefixes of `original` and every
+    namespace its root element declared (Excel lists prefixes in mc:Ignorable that no element
+    uses; a part without those declarations is 'unreadable content' to Excel). The root's own
+    namespace stays the default one. ElementTree's prefix registry is restored afterwards, so no
+    other writer in the process (openpyxl) sees a change."""
+    head = original[:65536].decode("utf-8", "replace") if original else ""
+    declared = [(p, v[1:-1]) for p, v in _DECLARATION.findall(original.decode("utf-8", "replace"))] if original else []
+    registry = ET._namespace_map  # the only way to choose prefixes in ElementTree
+    saved = dict(registry)
+    try:
+        for prefix, uri in (*_PREFIXES, *declared):
+            if prefix != "xml" and not re.fullmatch(r"ns\d+", prefix):
+                ET.register_namespace(prefix, uri)
+        if root.tag.startswith("{"):
+            ET.register_namespace("", root.tag[1:].split("}", 1)[0])
+        text = ET.tostring(root, encoding="unicode")
+    finally:
+        registry.clear()
+        registry.update(saved)
+    match = _START_TAG.search(head) if head else None
+    if match:
+        present = set(re.findall(r'xmlns:([A-Za-z_][\w.-]*)=', text[: text.index(">") + 1]))
+        missing = [(p, v) for p, v in _DECLARATION.findall(match.group(0)) if p not in present]
+        if missing:
+            end = text.index(">")
+            end = end - 1 if text[end - 1] == "/" else end
+            text = text[:end] + "".join(f" xmlns:{p}={v}" for p, v in missing) + text[end:]
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text).encode("utf-8")
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
 def rels_name(part: str) -> str:
@@ -162,10 +202,10 @@ class SheetEntry:
     sheet_id: int
     rel_id: str
     part: str | None
-    element: etree._Element
+    element: ET.Element
 
 
-def sheets_of(pkg: Package, workbook: str, root: etree._Element) -> list[SheetEntry]:
+def sheets_of(pkg: Package, workbook: str, root: ET.Element) -> list[SheetEntry]:
     targets = {rel.id: rel.target for rel in pkg.rels(workbook)}
     out = []
     sheets = root.find(_q(MAIN, "sheets"))
@@ -196,14 +236,14 @@ def drawing_objects(data: bytes) -> list[str]:
         for child in anchor:
             if not isinstance(child.tag, str):
                 continue
-            local = etree.QName(child).localname
+            local = _local(child.tag)
             if local in ("from", "to", "pos", "ext", "clientData"):
                 continue
             kind = _OBJECT_KINDS.get(local, f"an object ({local})")
-            if local == "graphicFrame" and b"drawingml/2006/chart" in etree.tostring(child):
+            if local == "graphicFrame" and b"drawingml/2006/chart" in ET.tostring(child):
                 kind = "a chart"
             name = next((el.get("name") for el in child.iter() if isinstance(el.tag, str)
-                         and etree.QName(el).localname == "cNvPr"), None)
+                         and _local(el.tag) == "cNvPr"), None)
             found.append(f"{kind} '{name}'" if name else kind)
     return found
 
@@ -295,7 +335,7 @@ def graft(target: Package, source: Package, *, rename: Mapping[str, str], replac
     styles_part, styles_root = _styles(target, wb_part, parts)
     src_styles = next((r.target for r in source.rels(src_wb) if r.type == REL_STYLES), None)
     remap = _merge_styles(styles_root, _xml(source.parts[src_styles])) if src_styles else StyleMap()
-    parts[styles_part] = _bytes(styles_root)
+    parts[styles_part] = _bytes(styles_root, parts[styles_part])
 
     # copy each source sheet with its parts under free names
     src_sheets = sheets_of(source, src_wb, src_root)
@@ -349,9 +389,9 @@ def graft(target: Package, source: Package, *, rename: Mapping[str, str], replac
     for part, kind in content_types.items():
         ext = posixpath.splitext(part)[1].lstrip(".").lower()
         if kind and defaults.get(ext) != kind:
-            etree.SubElement(ct, _q(CT_NS, "Override"), PartName="/" + part, ContentType=kind)
+            ET.SubElement(ct, _q(CT_NS, "Override"), PartName="/" + part, ContentType=kind)
     _set_property(parts, ct, property_name, "\n".join(title for title, _ in added_sheets))
-    parts["[Content_Types].xml"] = _bytes(ct)
+    parts["[Content_Types].xml"] = _bytes(ct, parts["[Content_Types].xml"])
 
     # keep the original zip order; new parts at the end
     ordered = {name: parts[name] for name in target.parts if name in parts}
@@ -381,7 +421,7 @@ def _retarget(data: bytes, old_source: str, new_source: str, new_names: Mapping[
         target = _resolve(old_source, el.get("Target", ""))
         if target in new_names:
             el.set("Target", "/" + new_names[target])
-    return _bytes(root)
+    return _bytes(root, data)
 
 
 def _content_types(pkg: Package) -> dict[str, str]:
@@ -414,7 +454,7 @@ def _rename_refs_in_chart(data: bytes, rename: Mapping[str, str]) -> bytes:
     for el in root.iter(_q(CHART_NS, "f")):
         if el.text:
             el.text = _SHEET_REF.sub(fix, el.text)
-    return _bytes(root)
+    return _bytes(root, data)
 
 
 # --- styles ---------------------------------------------------------------------------------------------
@@ -430,7 +470,7 @@ _STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs
                 "tableStyles", "colors", "extLst")
 
 
-def _styles(pkg: Package, wb_part: str, parts: dict[str, bytes]) -> tuple[str, etree._Element]:
+def _styles(pkg: Package, wb_part: str, parts: dict[str, bytes]) -> tuple[str, ET.Element]:
     for rel in pkg.rels(wb_part):
         if rel.type == REL_STYLES and rel.target in parts:
             return rel.target, _xml(parts[rel.target])
@@ -438,21 +478,21 @@ def _styles(pkg: Package, wb_part: str, parts: dict[str, bytes]) -> tuple[str, e
                      "LibreOffice once, or write the plan to a separate file with -o")
 
 
-def _section(root: etree._Element, name: str) -> etree._Element:
+def _section(root: ET.Element, name: str) -> ET.Element:
     el = root.find(_q(MAIN, name))
     if el is not None:
         return el
-    el = etree.Element(_q(MAIN, name))
+    el = ET.Element(_q(MAIN, name))
     position = _STYLE_ORDER.index(name)
     for i, child in enumerate(root):
-        if isinstance(child.tag, str) and etree.QName(child).localname in _STYLE_ORDER[position + 1:]:
+        if _local(child.tag) in _STYLE_ORDER[position + 1:]:
             root.insert(i, el)
             return el
     root.append(el)
     return el
 
 
-def _append(section: etree._Element, items: list[etree._Element], tag: str) -> int:
+def _append(section: ET.Element, items: list[ET.Element], tag: str) -> int:
     """Append `items` to `section`; return the index the first one got."""
     offset = len(section.findall(_q(MAIN, tag)))
     for item in items:
@@ -461,9 +501,9 @@ def _append(section: etree._Element, items: list[etree._Element], tag: str) -> i
     return offset
 
 
-def _merge_styles(target: etree._Element, source: etree._Element) -> StyleMap:
+def _merge_styles(target: ET.Element, source: ET.Element) -> StyleMap:
     """Append the source's formats to the target's style sheet; existing entries are untouched."""
-    def items(name: str, tag: str) -> list[etree._Element]:
+    def items(name: str, tag: str) -> list[ET.Element]:
         el = source.find(_q(MAIN, name))
         return [] if el is None else [_copy(e) for e in el.findall(_q(MAIN, tag))]
 
@@ -498,8 +538,8 @@ def _merge_styles(target: etree._Element, source: etree._Element) -> StyleMap:
     return StyleMap(xf0, dxf0)
 
 
-def _copy(el: etree._Element) -> etree._Element:
-    return _xml(etree.tostring(el))
+def _copy(el: ET.Element) -> ET.Element:
+    return copy.deepcopy(el)
 
 
 def _shared_strings(pkg: Package, wb_part: str) -> list[str]:
@@ -513,7 +553,7 @@ def _shared_strings(pkg: Package, wb_part: str) -> list[str]:
 def _restyle_sheet(data: bytes, remap: StyleMap, shared: list[str]) -> bytes:
     """Point a copied sheet's cells at the appended styles; shared strings become inline."""
     root = _xml(data)
-    for el in root.iter(_q(MAIN, "c"), _q(MAIN, "row")):
+    for el in (e for e in root.iter() if e.tag in (_q(MAIN, "c"), _q(MAIN, "row"))):
         if el.get("s") is not None:
             el.set("s", str(remap.xf + int(el.get("s"))))
         if el.tag == _q(MAIN, "c") and el.get("t") == "s":
@@ -521,8 +561,8 @@ def _restyle_sheet(data: bytes, remap: StyleMap, shared: list[str]) -> bytes:
             text = shared[int(v.text)] if v is not None and v.text else ""
             el.remove(v)
             el.set("t", "inlineStr")
-            is_ = etree.SubElement(el, _q(MAIN, "is"))
-            t = etree.SubElement(is_, _q(MAIN, "t"))
+            is_ = ET.SubElement(el, _q(MAIN, "is"))
+            t = ET.SubElement(is_, _q(MAIN, "t"))
             t.text = text
             t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
     for el in root.iter(_q(MAIN, "col")):
@@ -531,7 +571,7 @@ def _restyle_sheet(data: bytes, remap: StyleMap, shared: list[str]) -> bytes:
     for el in root.iter(_q(MAIN, "cfRule")):
         if el.get("dxfId") is not None:
             el.set("dxfId", str(remap.dxf + int(el.get("dxfId"))))
-    return _bytes(root)
+    return _bytes(root, data)
 
 
 # --- workbook.xml ---------------------------------------------------------------------------------------
@@ -549,9 +589,9 @@ def _drop_stale_calc_chain(pkg: Package, wb_part: str, parts: dict[str, bytes],
     return None
 
 
-def _rewrite_workbook(pkg: Package, wb_part: str, root: etree._Element, parts: dict[str, bytes],
+def _rewrite_workbook(pkg: Package, wb_part: str, root: ET.Element, parts: dict[str, bytes],
                       old_sheets: list[SheetEntry], removed: list[SheetEntry],
-                      added: list[tuple[str, str]], src_root: etree._Element,
+                      added: list[tuple[str, str]], src_root: ET.Element,
                       src_sheets: list[SheetEntry], rename: Mapping[str, str], drop_calc: bool,
                       theme_part: str | None = None) -> None:
     rels_part = rels_name(wb_part)
@@ -563,7 +603,7 @@ def _rewrite_workbook(pkg: Package, wb_part: str, root: etree._Element, parts: d
     used_rids = {el.get("Id") for el in rels}
     if theme_part:
         used_rids.add("rIdTheme1")
-        etree.SubElement(rels, _q(PKG_REL, "Relationship"), Id="rIdTheme1", Type=REL_THEME,
+        ET.SubElement(rels, _q(PKG_REL, "Relationship"), Id="rIdTheme1", Type=REL_THEME,
                          Target="/" + theme_part)
     sheets_el = root.find(_q(MAIN, "sheets"))
     # where the new sheets go: where the first replaced one was, else at the end
@@ -581,9 +621,9 @@ def _rewrite_workbook(pkg: Package, wb_part: str, root: etree._Element, parts: d
             n += 1
         rid = f"rIdPlan{n}"
         used_rids.add(rid)
-        etree.SubElement(rels, _q(PKG_REL, "Relationship"), Id=rid, Type=REL_WORKSHEET,
+        ET.SubElement(rels, _q(PKG_REL, "Relationship"), Id=rid, Type=REL_WORKSHEET,
                          Target="/" + part)
-        el = etree.Element(_q(MAIN, "sheet"), nsmap={"r": REL_NS})
+        el = ET.Element(_q(MAIN, "sheet"))
         el.set("name", title)
         el.set("sheetId", str(next_id))
         el.set(_q(REL_NS, "id"), rid)
@@ -629,8 +669,8 @@ def _rewrite_workbook(pkg: Package, wb_part: str, root: etree._Element, parts: d
             new_el.text = new_el.text.replace(f"'{src_order[int(local)]}'!",
                                               "'" + rename[src_order[int(local)]].replace("'", "''") + "'!")
         if names is None:
-            names = etree.Element(_q(MAIN, "definedNames"))
-            sheets_el.addnext(names)
+            names = ET.Element(_q(MAIN, "definedNames"))
+            root.insert(list(root).index(sheets_el) + 1, names)
         names.append(new_el)
     if names is not None and len(names) == 0:
         root.remove(names)
@@ -639,8 +679,8 @@ def _rewrite_workbook(pkg: Package, wb_part: str, root: etree._Element, parts: d
             new = moved(view.get(attr))
             if view.get(attr) is not None:
                 view.set(attr, new if new is not None else str(position))
-    parts[wb_part] = _bytes(root)
-    parts[rels_part] = _bytes(rels)
+    parts[wb_part] = _bytes(root, parts[wb_part])
+    parts[rels_part] = _bytes(rels, parts[rels_part])
 
 
 # --- docProps/custom.xml ----------------------------------------------------------------------------------
@@ -655,7 +695,7 @@ def read_property(pkg: Package, name: str) -> str | None:
     return None
 
 
-def _set_property(parts: dict[str, bytes], ct: etree._Element, name: str, value: str) -> None:
+def _set_property(parts: dict[str, bytes], ct: ET.Element, name: str, value: str) -> None:
     """Set one text custom document property, creating docProps/custom.xml when needed."""
     root_rels = _xml(parts["_rels/.rels"])
     part = None
@@ -665,22 +705,22 @@ def _set_property(parts: dict[str, bytes], ct: etree._Element, name: str, value:
     if part is None or part not in parts:
         part = "docProps/custom.xml"
         if part not in parts:
-            parts[part] = _bytes(etree.Element(_q(CUSTOM_NS, "Properties"), nsmap={None: CUSTOM_NS, "vt": VT_NS}))
+            parts[part] = _bytes(ET.Element(_q(CUSTOM_NS, "Properties")))
         ids = {el.get("Id") for el in root_rels}
         n = 1
         while f"rIdCustom{n}" in ids:
             n += 1
-        etree.SubElement(root_rels, _q(PKG_REL, "Relationship"), Id=f"rIdCustom{n}", Type=REL_CUSTOM,
+        ET.SubElement(root_rels, _q(PKG_REL, "Relationship"), Id=f"rIdCustom{n}", Type=REL_CUSTOM,
                          Target="docProps/custom.xml")
-        parts["_rels/.rels"] = _bytes(root_rels)
+        parts["_rels/.rels"] = _bytes(root_rels, parts["_rels/.rels"])
         if not any(el.get("PartName") == "/" + part for el in ct):
-            etree.SubElement(ct, _q(CT_NS, "Override"), PartName="/" + part, ContentType=CT_CUSTOM)
+            ET.SubElement(ct, _q(CT_NS, "Override"), PartName="/" + part, ContentType=CT_CUSTOM)
     props = _xml(parts[part])
     for prop in props.findall(_q(CUSTOM_NS, "property")):
         if prop.get("name") == name:
             props.remove(prop)
     pids = [int(p.get("pid", "1")) for p in props.findall(_q(CUSTOM_NS, "property"))]
-    prop = etree.SubElement(props, _q(CUSTOM_NS, "property"), fmtid=PROPERTY_FMTID,
+    prop = ET.SubElement(props, _q(CUSTOM_NS, "property"), fmtid=PROPERTY_FMTID,
                             pid=str(max([1, *pids]) + 1), name=name)
-    etree.SubElement(prop, _q(VT_NS, "lpwstr")).text = value
-    parts[part] = _bytes(props)
+    ET.SubElement(prop, _q(VT_NS, "lpwstr")).text = value
+    parts[part] = _bytes(props, parts[part])

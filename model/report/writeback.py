@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from lxml import etree
 
 from model.errors import InputError
 from model.io import graft
@@ -123,7 +122,7 @@ def check_write_back(workbook: Path) -> None:
     try:
         pkg = graft.Package.read(workbook.read_bytes())
         root = graft._xml(pkg.parts[pkg.workbook_part()])
-    except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError, InputError):
+    except (zipfile.BadZipFile, OSError, KeyError, ET.ParseError, ValueError, InputError):
         return  # not a readable xlsx: the loader says why
     if root.tag == f"{{{graft.STRICT_MAIN}}}workbook":
         raise InputError(
@@ -187,7 +186,7 @@ def _readme_names(source: graft.Package, rename: dict[str, str]) -> graft.Packag
                 if t.text in rename:
                     t.text = rename[t.text]
         parts = dict(source.parts)
-        parts[sheet.part] = graft._bytes(root)
+        parts[sheet.part] = graft._bytes(root, source.parts[sheet.part])
         return graft.Package(parts, source.infos)
     return source
 
