@@ -310,3 +310,23 @@ def test_prefixes_excel_declares_for_mc_ignorable_survive(tmp_path: Path):
     assert b'x14ac:knownFonts="1"' in after["xl/styles.xml"]
     assert solve_cost(path) == pytest.approx(EXPECTED_COST)
     assert plan_sheets(path)[0] == "Plan Summary"
+
+
+LIBREOFFICE_EMPTY_DRAWING = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+    b'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"></xdr:wsDr>'
+)
+
+
+def test_an_empty_drawing_part_is_not_an_object_but_a_chart_or_picture_is(tmp_path: Path):
+    assert graft.drawing_objects(LIBREOFFICE_EMPTY_DRAWING) == []
+    path = write_template(tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(path)
+    chart = BarChart()
+    chart.add_data(Reference(wb["Supply"], min_col=4, min_row=1, max_row=2), titles_from_data=True)
+    wb["Supply"].add_chart(chart, "H2")
+    wb.save(path)
+    drawing = parts(path)["xl/drawings/drawing1.xml"]
+    assert graft.drawing_objects(drawing) == ["a chart 'Chart 1'"]
