@@ -178,3 +178,30 @@ def test_watch_refuses_the_workbook_as_its_own_output(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "model.cli", "watch", str(workbook), "-o", str(workbook)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "is the input workbook" in proc.stderr
+
+
+def test_watch_and_template_help_show_defaults_limits_and_exit_codes():
+    from click.testing import CliRunner
+
+    from model.cli import main
+    from model.status import EXIT_CODES_HELP
+
+    runner = CliRunner()
+    watch_help = " ".join(runner.invoke(main, ["watch", "--help"]).output.split())
+    for text in ("inputs/base_case.xlsx", "default: outputs/plan.xlsx", "default: 0.3", "0<=x<=10",
+                 "Exit codes: 0 stopped with Ctrl-C or SIGTERM", "2 refused before watching"):
+        assert text in watch_help, text
+    template_help = " ".join(runner.invoke(main, ["template", "--help"]).output.split())
+    assert " ".join(EXIT_CODES_HELP.split()) in template_help
+    assert "inputs/template.xlsx" in template_help and "default: refuse, exit 2" in template_help
+    assert "…" not in watch_help + template_help  # nothing cut short
+
+
+def test_the_command_list_does_not_cut_watch_or_template_short():
+    from click.testing import CliRunner
+
+    from model.cli import main
+
+    listing = CliRunner().invoke(main, ["--help"]).output
+    lines = [line for line in listing.splitlines() if line.strip().startswith(("watch", "template"))]
+    assert len(lines) == 2 and not any(line.rstrip().endswith(("...", "…")) for line in lines), lines

@@ -12,7 +12,8 @@ from model.status import EXIT_CODES_HELP
 
 COMMANDS: list = []
 
-@click.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP,
+               short_help="Write an input workbook to fill in (README, example rows, code lists).")
 @click.argument(
     "out", type=click.Path(path_type=Path), default=Path("inputs/template.xlsx"), required=False
 )
@@ -51,7 +52,8 @@ WATCH_EXIT_CODES = (
 )
 
 
-@click.command(epilog=WATCH_EXIT_CODES)
+@click.command(epilog=WATCH_EXIT_CODES,
+               short_help="Solve, then solve again on every save of WORKBOOK (headline figures).")
 @click.argument("workbook", type=click.Path(path_type=Path), default=Path("inputs/base_case.xlsx"),
                 required=False)
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("outputs/plan.xlsx"),
