@@ -178,3 +178,21 @@ def test_full_disk_on_write_back_is_one_line_and_keeps_the_workbook(tmp_path: Pa
         assert result.exit_code == 2, result.output
         assert "no space left" in result.output and "Traceback" not in result.output
         assert workbook.read_bytes() == before
+
+
+@pytest.mark.skipif(not (IS_ROOT and SETPRIV), reason="needs root and setpriv to run as another user")
+def test_another_user_gets_one_line_for_a_folder_it_cannot_write():
+    with shared_folder() as folder:
+        workbook = write_template(folder / "in.xlsx")
+        workbook.chmod(0o644)
+        locked = folder / "locked"
+        locked.mkdir(mode=0o755)
+        proc = subprocess.run(
+            [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-m",
+             "model.cli", "solve", str(workbook), "-o", str(locked / "plan.xlsx")],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+            env={**os.environ, "HOME": str(folder), "PYTHONDONTWRITEBYTECODE": "1"})
+        assert proc.returncode == 2, proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "cannot be written" in errors[0]
+        assert "Traceback" not in proc.stderr and list(locked.iterdir()) == []

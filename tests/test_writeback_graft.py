@@ -330,3 +330,30 @@ def test_an_empty_drawing_part_is_not_an_object_but_a_chart_or_picture_is(tmp_pa
     wb.save(path)
     drawing = parts(path)["xl/drawings/drawing1.xml"]
     assert graft.drawing_objects(drawing) == ["a chart 'Chart 1'"]
+
+
+def test_macro_workbook_keeps_its_macros_and_extension(tmp_path: Path):
+    base = write_template(tmp_path / "t.xlsx")
+    path = tmp_path / "macros.xlsm"
+    vba = b"\xd0\xcf\x11\xe0 a VBA project stands here"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+                data = data.replace(b"</Types>", b'<Default Extension="bin" '
+                                    b'ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.'
+                                    b'microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/>'
+                                    b"</Relationships>")
+            zout.writestr(item, data)
+        zout.writestr("xl/vbaProject.bin", vba)
+    write_back(path)
+    after = parts(path)
+    assert after["xl/vbaProject.bin"] == vba
+    assert b"macroEnabled.main+xml" in after["[Content_Types].xml"]
+    assert b"vbaProject" in after["xl/_rels/workbook.xml.rels"]
+    assert backup_path(path).name == "macros.bak.xlsm"
+    assert solve_cost(path) == pytest.approx(EXPECTED_COST)
