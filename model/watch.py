@@ -128,7 +128,10 @@ class Watcher:
             data = load_workbook(self.workbook)
             for warning in data.warnings:
                 self.say(f"warning: {warning}")
+            updates = getattr(self.session, "updates", 0)
             plan = api.solve(data, session=self.session, time_limit_s=self.time_limit_s, marginals="dual")
+            if getattr(self.session, "updates", 0) > updates:
+                since += ", re-solved in place"
             if not plan.has_plan:
                 self.say(f"{_clock()} status: {plan.status}; no plan, so {self._kept()}")
                 return Outcome(False, str(plan.status))
@@ -152,7 +155,7 @@ class Watcher:
             return Outcome(False)
         total = time.time() - started
         self.good_plans += 1
-        self.say(f"{_clock()} plan written to {self.output} ({total:.1f} s {since})")
+        self.say(f"{_clock()} plan written to {self.output} ({total:.1f} s {since.split(',')[0]})")
         return Outcome(True, str(plan.status), figures, total)
 
     def _kept(self) -> str:
