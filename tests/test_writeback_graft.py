@@ -357,3 +357,38 @@ def test_macro_workbook_keeps_its_macros_and_extension(tmp_path: Path):
     assert b"vbaProject" in after["xl/_rels/workbook.xml.rels"]
     assert backup_path(path).name == "macros.bak.xlsm"
     assert solve_cost(path) == pytest.approx(EXPECTED_COST)
+
+
+def test_a_plan_named_sheet_the_property_does_not_list_is_the_analysts(tmp_path: Path):
+    """After a write-back the custom property lists the plan sheets; a `Plan Flows` it does not
+    list was made by the analyst and is never replaced: write-back refuses, naming it."""
+    path = write_template(tmp_path / "t.xlsx")
+    write_back(path)
+    edited_path = tmp_path / "edited.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(edited_path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "docProps/custom.xml":
+                data = re.sub(rb"<vt:lpwstr>.*?</vt:lpwstr>", b"<vt:lpwstr>Plan Summary</vt:lpwstr>", data, flags=re.S)
+            zout.writestr(item, data)
+    before = edited_path.read_bytes()
+    result = CliRunner().invoke(main, ["solve", str(edited_path), "--write-back"])
+    assert result.exit_code == 2, result.output
+    assert "already has a sheet 'Plan Charts' that write-back did not create" in result.output
+    assert edited_path.read_bytes() == before
+
+
+def test_strict_open_xml_is_refused_by_name(tmp_path: Path):
+    base = write_template(tmp_path / "t.xlsx")
+    path = tmp_path / "strict.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                                    b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+            zout.writestr(item, data)
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["solve", str(path), "--write-back"])
+    assert result.exit_code == 2 and "Strict Open XML" in result.output
+    assert path.read_bytes() == before

@@ -96,13 +96,15 @@ def what_would_be_lost(workbook: Path) -> list[str]:
 
 
 def earlier_plan_sheets(pkg: graft.Package, titles: list[str]) -> set[str]:
-    """The sheets an earlier write-back made: `Plan <a plan table>`, or named in the property."""
+    """The sheets an earlier write-back made: those named in its custom document property (Excel
+    and LibreOffice keep it), or, in a file that lost the property, `Plan <a plan table>`."""
     from model.schema import OUTPUTS
 
-    known = {plan_title(name) for name in (*KNOWN_TABLES, *OUTPUTS)}
     recorded = graft.read_property(pkg, PROPERTY)
     if recorded:
-        known |= {line for line in recorded.split("\n") if line.startswith(PREFIX)}
+        known = {line for line in recorded.split("\n") if line.startswith(PREFIX)}
+    else:
+        known = {plan_title(name) for name in (*KNOWN_TABLES, *OUTPUTS)}
     contract = {normalise_name(s.name) for s in (*INPUT_SHEETS, SCENARIOS_SHEET)}
     return {t for t in titles if t in known and normalise_name(t) not in contract}
 
