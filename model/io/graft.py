@@ -12,7 +12,13 @@ sheets and styles, which are edited, not rebuilt:
   conditional-format styles appended (existing entries are never changed or reused);
 * ``[Content_Types].xml``: overrides for removed parts dropped, for added parts added;
 * ``docProps/custom.xml``: one custom property naming the sheets written (created if absent);
-* ``xl/calcChain.xml``: dropped only when it lists a cell of a removed sheet (Excel rebuilds it).
+* ``xl/calcChain.xml``: dropped only when it lists a cell of a removed sheet (Excel rebuilds it);
+* a theme is added only when the workbook has none (LibreOffice writes none; charts need one).
+
+"Byte for byte" is the content of each part; the zip itself is written anew (deflated). The edited
+parts are parsed with defusedxml (no DTDs, no entities) and written with the standard library,
+keeping every namespace prefix the part declared (Excel names prefixes in mc:Ignorable that no
+element uses). lxml is deliberately not used: installed, it changes the bytes openpyxl writes.
 
 The new sheets come from a workbook written by the normal writer (openpyxl); their strings are
 written inline, so the analyst's shared-string table is never touched. A part reachable only from
@@ -140,9 +146,6 @@ class Package:
             infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
             parts = {name: archive.read(name) for name in infos}
         return cls(parts, infos)
-
-    def has(self, part: str) -> bool:
-        return part.lower() in {p.lower() for p in self.parts}
 
     def rels(self, part: str) -> list[Rel]:
         data = self.parts.get(rels_name(part) if part else "_rels/.rels")
