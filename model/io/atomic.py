@@ -124,9 +124,21 @@ def refuse_if_read_only(path: Path, what: str = "output") -> None:
         return
     if not stat.S_ISREG(mode):
         return
-    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not _opens_for_writing(path):
         raise InputError(f"the {what} {path} is read-only (or you may not write it); nothing was written. "
                          "Make it writable, or choose another path")
+
+
+def _opens_for_writing(path: Path) -> bool:
+    """Ask by opening (no truncation, nothing written): os.access is wrong for some network shares."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except PermissionError:
+        return False
+    except OSError:
+        return True  # another kind of trouble: the write itself will say what it is
+    os.close(fd)
+    return True
 
 
 def _keep_owner_and_mode(fd: int, existing: os.stat_result | None) -> None:
