@@ -553,8 +553,27 @@ def _shared_strings(pkg: Package, wb_part: str) -> list[str]:
     return []
 
 
+_STYLE_ATTRS = {  # element -> attribute holding a style index, and which offset applies
+    b"c": (b"s", "xf"), b"row": (b"s", "xf"), b"col": (b"style", "xf"), b"cfRule": (b"dxfId", "dxf"),
+}
+_STYLE_REF = re.compile(rb'(<(c|row|col|cfRule)\b[^>]*?\s(s|style|dxfId)=")(\d+)(")')
+_SHARED_CELL = re.compile(rb'<c\b[^>]*?\st="s"')
+
+
 def _restyle_sheet(data: bytes, remap: StyleMap, shared: list[str]) -> bytes:
     """Point a copied sheet's cells at the appended styles; shared strings become inline."""
+    head = data[:2048]
+    if not _SHARED_CELL.search(data) and re.search(rb'<worksheet\s[^>]*xmlns="' + MAIN.encode() + b'"', head):
+        # the plan writer's own sheets (unprefixed, inline strings): rewrite the numbers in place.
+        # A match cannot start inside text: a '<' there is always written as '&lt;'.
+        def shift(match: re.Match) -> bytes:
+            attr, kind = _STYLE_ATTRS[match.group(2)]
+            if match.group(3) != attr:
+                return match.group(0)
+            offset = remap.xf if kind == "xf" else remap.dxf
+            return match.group(1) + str(offset + int(match.group(4))).encode() + match.group(5)
+
+        return _STYLE_REF.sub(shift, data)
     root = _xml(data)
     for el in (e for e in root.iter() if e.tag in (_q(MAIN, "c"), _q(MAIN, "row"))):
         if el.get("s") is not None:
