@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,3 +207,29 @@ def test_the_command_list_does_not_cut_watch_or_template_short():
     listing = CliRunner().invoke(main, ["--help"]).output
     lines = [line for line in listing.splitlines() if line.strip().startswith(("watch", "template"))]
     assert len(lines) == 2 and not any(line.rstrip().endswith(("...", "…")) for line in lines), lines
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_watch_follows_a_real_libreoffice_save(tmp_path: Path):
+    """LibreOffice itself writes the watched file (headless convert into the watched folder)."""
+    template = write_template(tmp_path / "template.xlsx")
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    workbook = folder / "book.xlsx"
+    workbook.write_bytes(template.read_bytes())
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    edited(template, edits / "book.xlsx", demand=11_500)
+    watch = Watch(workbook, tmp_path / "plan.xlsx")
+    try:
+        watch.wait_for("watching")
+        proc = subprocess.run(
+            [shutil.which("soffice"), f"-env:UserInstallation={(tmp_path / 'lo_profile').as_uri()}", "--headless",
+             "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(folder),
+             str(edits / "book.xlsx")], capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        assert "690,000,000.00" in watch.wait_for("status optimal")
+        watch.wait_for("plan written")
+        assert total_cost(tmp_path / "plan.xlsx") == pytest.approx(690_000_000)
+    finally:
+        assert watch.stop() == 0
