@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import re
 import secrets
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -43,11 +45,14 @@ _COPY_CHUNK = 1 << 20
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], None], *, inputs: Sequence[Path] = (),
-                     suffixes: Iterable[str] | None = None) -> None:
+                     suffixes: Iterable[str] | None = None, create_folder: bool = False) -> None:
     """Write `path` through `write(handle)` atomically.
 
     `inputs` are files the output must never replace; `suffixes` (e.g. ``(".xlsx",)``), when
-    given, are the allowed extensions, compared case-insensitively.
+    given, are the allowed extensions, compared case-insensitively. A symlink is followed: its
+    target is written and the link stays. An existing file keeps its mode and (where this user
+    may set it) its owner; a read-only file is never replaced. The output folder is created
+    (`create_folder`) only after every check has accepted the output.
     """
     path = Path(path)
     if suffixes is not None:
@@ -55,20 +60,100 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], *, inputs: S
         if path.suffix.lower() not in allowed:
             raise InputError(f"the output {path} must end in {' or '.join(allowed)}")
     refuse_if_input(path, inputs)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     if path.is_dir():
         raise InputError(f"the output {path} is a folder; give a file name")
     folder = path.parent
-    if not folder.is_dir():
-        raise InputError(f"the output folder {folder} does not exist")
     refuse_if_locked(path)
+    refuse_if_read_only(path)
+    if not folder.is_dir():
+        if not create_folder:
+            raise InputError(f"the output folder {folder} does not exist")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"the output folder {folder} cannot be created ({exc.strerror})") from None
     sweep_stale_temp_files(folder)
     try:
-        if not _write_via_tmpfile(path, write):
-            _write_via_named_temp(path, write)
+        existing = os.stat(path)
+    except OSError:
+        existing = None
+
+    def write_as_before(handle: BinaryIO) -> None:
+        write(handle)
+        _keep_owner_and_mode(handle.fileno(), existing)
+
+    full = None
+    hook = sys.unraisablehook
+    try:
+        if not _write_via_tmpfile(path, write_as_before):
+            _write_via_named_temp(path, write_as_before)
     except PermissionError:
         raise InputError(f"the output {path} cannot be written (permission denied, or another program "
                          "has it open); close it or choose another output path") from None
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        full = exc.strerror
+        # a writer cut short (openpyxl's zip) complains when it is collected: not the analyst's business
+        sys.unraisablehook = lambda _args: None
+    if full is not None:
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise DiskFullError(f"no space left on the disk holding {folder} ({full}); {path.name} was left as "
+                            "it was. Free some space and run again")
     _fsync_folder(folder)
+
+
+class DiskFullError(InputError):
+    """The disk (or quota) is full: nothing was replaced; exit 2 with one line, like any refusal."""
+
+
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+
+
+def refuse_if_read_only(path: Path, what: str = "output") -> None:
+    """Never replace a file that is read-only (no write bit for anyone) or that this user may not
+    write: the atomic rename would otherwise replace it whenever the folder is writable."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        return
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not _opens_for_writing(path):
+        raise InputError(f"the {what} {path} is read-only (or you may not write it); nothing was written. "
+                         "Make it writable, or choose another path")
+
+
+def _opens_for_writing(path: Path) -> bool:
+    """Ask by opening (no truncation, nothing written): os.access is wrong for some network shares."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except PermissionError:
+        return False
+    except OSError:
+        return True  # another kind of trouble: the write itself will say what it is
+    os.close(fd)
+    return True
+
+
+def _keep_owner_and_mode(fd: int, existing: os.stat_result | None) -> None:
+    """Give the new file the mode and owner of the file it replaces (owner only where allowed)."""
+    if existing is None:
+        return
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+    if hasattr(os, "fchown"):
+        mine = os.fstat(fd)
+        if (mine.st_uid, mine.st_gid) != (existing.st_uid, existing.st_gid):
+            with contextlib.suppress(OSError):
+                os.fchown(fd, existing.st_uid, existing.st_gid)
+            with contextlib.suppress(OSError):  # a user may keep at least the group it belongs to
+                os.fchown(fd, -1, existing.st_gid)
 
 
 def refuse_if_input(path: Path, inputs: Sequence[Path]) -> None:
@@ -157,7 +242,11 @@ def _write_via_tmpfile(path: Path, write: Callable[[BinaryIO], None]) -> bool:
         except OSError:
             # cannot name an O_TMPFILE here: copy the finished content into a named temp file
             handle.seek(0)
-            _write_via_named_temp(path, lambda out: _copy(handle, out))
+            def copy_with_mode(out: BinaryIO) -> None:
+                _copy(handle, out)
+                _keep_owner_and_mode(out.fileno(), os.fstat(handle.fileno()))
+
+            _write_via_named_temp(path, copy_with_mode)
             return True
     try:
         os.replace(temp, path)

@@ -16,7 +16,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from model.errors import InputError
 from model.io.atomic import write_atomically
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -93,11 +92,8 @@ def write_tables(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequenc
     wb = build_workbook(tables)
     if decorate is not None:
         decorate(wb, tables)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"the output folder {path.parent} cannot be created ({exc.strerror})") from None
-    write_atomically(path, wb.save, inputs=inputs, suffixes=(".xlsx",))
+    # the folder is created only once the output is accepted (model/io/atomic.py)
+    write_atomically(path, wb.save, inputs=inputs, suffixes=(".xlsx",), create_folder=True)
 
 
 def write_plan(plan, path: Path, *, inputs: Sequence[Path] = ()) -> None:

@@ -121,8 +121,7 @@ def build_template(*, examples: bool = True) -> Workbook:
 def write_template(path: str | Path, *, examples: bool = True) -> Path:
     path = Path(path)
     wb = build_template(examples=examples)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, wb.save)
+    write_atomically(path, wb.save, create_folder=True)  # the folder only once the output is accepted
     return path
 
 

@@ -1,40 +1,39 @@
 """`sourcing solve WORKBOOK --write-back`: put the plan into the analyst's own workbook.
 
-The plan tables go into sheets named `Plan <table>` (`Plan Summary`, `Plan Flows`, ...) at the
-end of the workbook; plan sheets from an earlier run are replaced. Every other sheet keeps its
-values, formulas, formatting, comments, data validation and conditional formatting, because the
-file is re-saved by openpyxl in normal mode (data_only=False, keep_vba=False).
+The plan is written by the normal plan writer into a temporary workbook, and its sheets are
+grafted into WORKBOOK as `Plan <sheet>` (`Plan Summary`, `Plan Flows`, ..., `Plan README`) by
+model/io/graft.py. The analyst's workbook is never re-saved: every zip member is copied byte for
+byte except the lists of sheets, styles and content types, which are extended. So the input sheets
+keep their values, formulas and the results Excel or LibreOffice saved for them (the next `solve`
+reads the same numbers without a re-save), rich text, charts, pivots, macros, customXml/,
+xl/metadata.xml, xl/richData/, xl/webextensions/ and anything else in the file.
 
-openpyxl cannot keep everything Excel can store. Before anything is written the file's zip parts
-are inspected, and write-back is refused (InputError, exit 2) when the workbook holds something
-the re-save would drop: charts, drawings and images, pivot tables, VBA macros, slicers and
-timelines, form controls, embedded objects, threaded comments, data connections, or Excel 2010
-extensions in a sheet (x14 data validation, conditional formatting, sparklines). The message
-says what would be lost and points to the default: a separate plan file.
+Plan sheets of an earlier run (named `Plan <a plan sheet>`, or listed in the custom document
+property `sourcing_plan_sheets`) are replaced, with every part only they used. Refused (exit 2,
+nothing written), naming what and where:
+* a replaced plan sheet holding a chart, picture, shape, pivot or table the tool did not write
+  (an empty drawing part that LibreOffice leaves on every sheet is not an object);
+* an analyst's own sheet with the name of a plan sheet;
+* a read-only workbook, one open in Excel or LibreOffice (lock file), Strict Open XML, not .xlsx/.xlsm.
 
-Safety: refused while Excel or LibreOffice has the file open (lock file beside it); the original
-is first copied to `<name>.bak.xlsx` beside it; the new file is written atomically.
-
-One thing openpyxl changes even in a plain workbook: formula cells keep their formulas but lose
-the value Excel last calculated. Excel and LibreOffice recalculate them when the file is opened;
-`sourcing` reads formula inputs only from saved values, so open and save the file once before
-solving it again (the command says so when the input sheets hold formulas).
+Safety: the previous file is first copied to `<name>.bak.xlsx` beside it (a `.xlsm` keeps its
+extension: `<name>.bak.xlsm`); the new file is written atomically, with the old file's mode and
+owner; through a symlink, the target is written.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
+import os
+import tempfile
+import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from model.errors import InputError
-from model.io.atomic import refuse_if_locked, write_atomically
+from model.io import graft
+from model.io.atomic import refuse_if_locked, refuse_if_read_only, write_atomically
 from model.io.reader import normalise_name
-from model.io.writer import EXCEL_MAX_ROWS, fill_sheet
 from model.schema import INPUT_SHEETS, OUTPUT_SHEETS, SCENARIOS_SHEET
 
 PREFIX = "Plan "
@@ -52,38 +51,7 @@ KNOWN_TABLES = (
     "Charts",
     "README",
 )
-
-# zip part prefix -> what would be lost
-LOSSY_PARTS: tuple[tuple[str, str], ...] = (
-    ("xl/charts/", "charts"),
-    ("xl/chartsheets/", "chart sheets"),
-    ("xl/drawings/drawing", "drawings (shapes, pictures or charts placed on a sheet)"),
-    ("xl/media/", "images"),
-    ("xl/pivotTables/", "pivot tables"),
-    ("xl/pivotCache/", "pivot caches"),
-    ("xl/vbaProject.bin", "VBA macros"),
-    ("xl/slicers/", "slicers"),
-    ("xl/slicerCaches/", "slicers"),
-    ("xl/timelines/", "timelines"),
-    ("xl/timelineCaches/", "timelines"),
-    ("xl/ctrlProps/", "form controls"),
-    ("xl/activeX/", "ActiveX controls"),
-    ("xl/embeddings/", "embedded objects"),
-    ("xl/threadedComments/", "threaded comments (the text survives only as a plain note)"),
-    ("xl/connections.xml", "data connections (Power Query or external data)"),
-    ("xl/queryTables/", "query tables"),
-    ("xl/model/", "a Power Pivot data model"),
-)
-# markers inside a worksheet's XML -> what would be lost
-LOSSY_SHEET_MARKERS: tuple[tuple[bytes, str], ...] = (
-    (
-        b"x14:dataValidation",
-        "data validation stored as an Excel 2010 extension (e.g. a list on another sheet)",
-    ),
-    (b"x14:conditionalFormatting", "conditional formatting stored as an Excel 2010 extension"),
-    (b"x14:sparklineGroup", "sparklines"),
-)
-_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+SUFFIXES = (".xlsx", ".xlsm")
 _CHUNK = 1 << 20
 
 
@@ -99,147 +67,130 @@ class WriteBack:
 
 def backup_path(workbook: Path) -> Path:
     workbook = Path(workbook)
-    return workbook.with_name(f"{workbook.stem}.bak.xlsx")
+    suffix = workbook.suffix if workbook.suffix.lower() in SUFFIXES else ".xlsx"
+    return workbook.with_name(f"{workbook.stem}.bak{suffix}")
+
+
+def real_workbook(workbook: str | Path) -> Path:
+    """Through a symlink, the file it points to (write-back writes there, never over the link)."""
+    workbook = Path(workbook)
+    return Path(os.path.realpath(workbook)) if workbook.is_symlink() else workbook
+
+
+def plan_title(name: str) -> str:
+    return (PREFIX + name)[:31]
 
 
 def what_would_be_lost(workbook: Path) -> list[str]:
-    """The features of `workbook` that an openpyxl re-save would drop (empty: safe to write back)."""
-    found: list[str] = []
-    with zipfile.ZipFile(workbook) as archive:
-        names = archive.namelist()
-        for prefix, what in LOSSY_PARTS:
-            if any(n.startswith(prefix) for n in names) and what not in found:
-                found.append(what)
-        for name in names:
-            if not _SHEET_PART.match(name):
-                continue
-            for what in _markers_in(archive, name):
-                if what not in found:
-                    found.append(what)
+    """The objects on earlier plan sheets that write-back would remove ('sheet: a chart 'X''); the
+    analyst's own sheets are never touched, so nothing else can be lost."""
+    pkg = graft.Package.read(Path(workbook).read_bytes())
+    wb_part = pkg.workbook_part()
+    sheets = graft.sheets_of(pkg, wb_part, graft._xml(pkg.parts[wb_part]))
+    earlier = earlier_plan_sheets(pkg, [s.name for s in sheets])
+    found = []
+    for sheet in sheets:
+        if sheet.name in earlier and sheet.name != plan_title("Charts") and sheet.part:
+            found += [f"sheet '{sheet.name}': {what}" for what in graft.sheet_objects(pkg, sheet.part)]
     return found
 
 
-def _markers_in(archive: zipfile.ZipFile, name: str) -> list[str]:
-    """Stream one sheet part and say which lossy markers it contains."""
-    hits: list[str] = []
-    overlap = max(len(m) for m, _ in LOSSY_SHEET_MARKERS)
-    tail = b""
-    with archive.open(name) as handle:
-        while block := handle.read(_CHUNK):
-            text = tail + block
-            for marker, what in LOSSY_SHEET_MARKERS:
-                if marker in text and what not in hits:
-                    hits.append(what)
-            tail = text[-overlap:]
-    return hits
+def earlier_plan_sheets(pkg: graft.Package, titles: list[str]) -> set[str]:
+    """The sheets an earlier write-back made: those named in its custom document property (Excel
+    and LibreOffice keep it), or, in a file that lost the property, `Plan <a plan table>`."""
+    from model.schema import OUTPUTS
+
+    recorded = graft.read_property(pkg, PROPERTY)
+    if recorded:
+        known = {line for line in recorded.split("\n") if line.startswith(PREFIX)}
+    else:
+        known = {plan_title(name) for name in (*KNOWN_TABLES, *OUTPUTS)}
+    contract = {normalise_name(s.name) for s in (*INPUT_SHEETS, SCENARIOS_SHEET)}
+    return {t for t in titles if t in known and normalise_name(t) not in contract}
 
 
 def check_write_back(workbook: Path) -> None:
     """Refuse (InputError) before any solving when write-back could not be done safely."""
-    workbook = Path(workbook)
-    if workbook.suffix.lower() != ".xlsx":
+    workbook = real_workbook(workbook)
+    if workbook.suffix.lower() not in SUFFIXES:
         raise InputError(
-            f"{workbook.name}: write-back needs an .xlsx workbook (a .xlsm keeps macros that "
-            "would be lost); write the plan to a separate file with -o instead"
+            f"{workbook.name}: write-back needs an .xlsx (or .xlsm) workbook; write the plan to a "
+            "separate file with -o instead"
         )
     refuse_if_locked(workbook)
     if not workbook.is_file():
         return  # the loader reports a missing or unreadable file in its own words
+    refuse_if_read_only(workbook, what="workbook")
     try:
-        lost = what_would_be_lost(workbook)
-    except (zipfile.BadZipFile, OSError):
+        pkg = graft.Package.read(workbook.read_bytes())
+        root = graft._xml(pkg.parts[pkg.workbook_part()])
+    except (zipfile.BadZipFile, OSError, KeyError, ET.ParseError, ValueError, InputError):
         return  # not a readable xlsx: the loader says why
-    if lost:
+    if root.tag == f"{{{graft.STRICT_MAIN}}}workbook":
         raise InputError(
-            f"{workbook.name} holds {', '.join(lost)}, which would be lost if the plan were written back "
-            f"into it (openpyxl cannot keep them); nothing was written. Write the plan to a separate file "
-            f"instead: drop --write-back (default outputs/plan.xlsx) or pass -o PLAN.xlsx"
+            f"{workbook.name} is saved as Strict Open XML; write-back needs the ordinary .xlsx format "
+            "(Excel: Save As 'Excel Workbook (*.xlsx)'), or write the plan to a separate file with -o"
         )
 
 
+def render_plan(plan) -> graft.Package:
+    """The plan as the normal plan writer writes it (charts, highlights, README), in memory."""
+    from model.io.writer import write_plan
+
+    with tempfile.TemporaryDirectory(prefix="sourcing-writeback-") as folder:
+        path = Path(folder) / "plan.xlsx"
+        write_plan(plan, path)
+        return graft.Package.read(path.read_bytes())
+
+
 def write_back(plan, workbook: str | Path) -> WriteBack:
-    """Add `plan`'s tables to `workbook` as `Plan ...` sheets, replacing earlier ones, keeping a
+    """Add `plan`'s sheets to `workbook` as `Plan ...` sheets, replacing earlier ones, keeping a
     backup `<name>.bak.xlsx`. Raises InputError when it cannot be done without losing anything."""
-    import openpyxl
-    from openpyxl.packaging.custom import StringProperty
-
-    workbook = Path(workbook)
+    workbook = real_workbook(workbook)
     check_write_back(workbook)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about extensions; refused above already
-        wb = openpyxl.load_workbook(workbook, data_only=False, keep_vba=False)
-    notes = _formula_notes(wb)
-
-    previous = {PREFIX + name for name in KNOWN_TABLES} | {README_SHEET}
-    for prop in list(wb.custom_doc_props):
-        if prop.name == PROPERTY:
-            previous |= set(str(prop.value).split("\n"))
-    contract = {normalise_name(s.name) for s in (*INPUT_SHEETS, SCENARIOS_SHEET)}
-    for title in list(wb.sheetnames):
-        if title in previous and title.startswith(PREFIX) and normalise_name(title) not in contract:
-            del wb[title]
-
-    written: list[str] = []
-    for name, table in plan.tables.items():
-        if len(table) + 1 > EXCEL_MAX_ROWS:
-            raise ValueError(f"table {name} has {len(table)} rows, more than an Excel sheet holds")
-        title = (PREFIX + name)[:31]
-        if title in wb.sheetnames:  # an analyst's own sheet with this name: never overwritten
-            raise InputError(
-                f"{workbook.name} already has a sheet '{title}' that write-back did not create; "
-                "rename it, or write the plan to a separate file with -o"
-            )
-        fill_sheet(wb.create_sheet(title), table)
-        written.append(title)
-    _readme(wb, plan.tables)
-    written.append(README_SHEET)
-
-    props = wb.custom_doc_props
-    for prop in list(props):
-        if prop.name == PROPERTY:
-            props.props.remove(prop)
-    props.append(StringProperty(name=PROPERTY, value="\n".join(written)))
+    original = workbook.read_bytes()
+    target = graft.Package.read(original)
+    source = render_plan(plan)
+    src_wb = source.workbook_part()
+    src_sheets = graft.sheets_of(source, src_wb, graft._xml(source.parts[src_wb]))
+    rename = {s.name: plan_title(s.name) for s in src_sheets}
+    with_objects = [rename[s.name] for s in src_sheets if s.part and graft.sheet_objects(source, s.part)]
+    tgt_wb = target.workbook_part()
+    titles = [s.name for s in graft.sheets_of(target, tgt_wb, graft._xml(target.parts[tgt_wb]))]
+    earlier = earlier_plan_sheets(target, titles)
+    result = graft.graft(target, _readme_names(source, rename), rename=rename, replace=earlier,
+                         property_name=PROPERTY, keep_objects_on=with_objects)
 
     backup = backup_path(workbook)
-    write_atomically(backup, lambda out: _copy_file(workbook, out), inputs=[workbook])
+    write_atomically(backup, lambda out: out.write(original), inputs=[workbook])
     # The output *is* the input here, on purpose: the backup above is the safety net.
-    write_atomically(workbook, wb.save)
-    return WriteBack(workbook, backup, written, notes)
+    write_atomically(workbook, lambda out: out.write(result.data))
+    notes = []
+    if result.dropped_parts and any(p.endswith("calcChain.xml") for p in result.dropped_parts):
+        notes.append("Excel's calculation chain listed cells of the old plan sheets and was dropped; "
+                     "Excel rebuilds it when the file is opened")
+    return WriteBack(workbook, backup, result.added, notes)
 
 
-def _copy_file(source: Path, out) -> None:
-    with source.open("rb") as handle:
-        while block := handle.read(_CHUNK):
-            out.write(block)
-
-
-def _formula_notes(wb) -> list[str]:
-    """Warn when input sheets hold formulas: their cached values do not survive the re-save."""
-    contract = {normalise_name(s.name) for s in (*INPUT_SHEETS, SCENARIOS_SHEET)}
-    count = 0
-    for ws in wb.worksheets:
-        if normalise_name(ws.title) not in contract:
+def _readme_names(source: graft.Package, rename: dict[str, str]) -> graft.Package:
+    """The README sheet names the plan's sheets: use their names in the analyst's workbook."""
+    wb_part = source.workbook_part()
+    for sheet in graft.sheets_of(source, wb_part, graft._xml(source.parts[wb_part])):
+        if sheet.name != "README" or not sheet.part:
             continue
-        for row in ws.iter_rows():
-            count += sum(1 for c in row if c.data_type == "f")
-    if not count:
-        return []
-    return [
-        f"the input sheets hold {count} formula cell(s): they are kept, but Excel or LibreOffice must "
-        "recalculate them; open and save the workbook before solving it again"
-    ]
-
-
-def _readme(wb, tables: dict[str, pd.DataFrame]) -> None:
-    """`Plan README`: every plan sheet and column in words (from model/schema.py)."""
-    rows = []
-    for name, table in tables.items():
-        help_text, columns = OUTPUT_SHEETS.get(name, ("", {}))
-        rows.append((PREFIX + name, "", help_text))
-        rows += [(PREFIX + name, str(c), columns.get(str(c), "")) for c in table.columns]
-    fill_sheet(
-        wb.create_sheet(README_SHEET), pd.DataFrame(rows, columns=["sheet", "column", "meaning"])
-    )
+        root = graft._xml(source.parts[sheet.part])
+        main = graft.MAIN
+        for cell in root.iter(f"{{{main}}}c"):
+            ref = cell.get("r", "")
+            if not ref.startswith("A") or ref[1:2].isalpha() or cell.get("t") != "inlineStr":
+                continue
+            for t in cell.iter(f"{{{main}}}t"):
+                if t.text in rename:
+                    t.text = rename[t.text]
+        parts = dict(source.parts)
+        parts[sheet.part] = graft._bytes(root, source.parts[sheet.part])
+        return graft.Package(parts, source.infos)
+    return source
 
 
 def write_back_and_report(plan, workbook: Path) -> Path:
@@ -254,3 +205,4 @@ def write_back_and_report(plan, workbook: Path) -> Path:
         f"{done.backup.name})"
     )
     return done.path
+
