@@ -304,7 +304,7 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Set
     values: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for r in table.itertuples():
-        name = str(r.setting).strip().lower()
+        name = re.sub(r"[\s\-]+", "_", str(r.setting).strip()).lower()  # as sheet and column names match
         spec = SETTINGS_BY_NAME.get(name)
         if spec is None:
             hint = did_you_mean(name, SETTINGS_BY_NAME)

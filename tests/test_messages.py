@@ -313,3 +313,10 @@ def test_settings_time_limit_has_the_command_line_limits(tmp_path):
     sheets["Settings"] = [["setting", "value"], ["time_limit_s", 1e9]]
     assert problems_for(tmp_path, sheets) == [
         "Settings row 2, column value: time_limit_s must be <= 2592000 (got 1000000000)"]
+
+
+def test_setting_names_match_like_column_names(tmp_path):
+    sheets = china_sheets(None)
+    sheets["Settings"] = [["setting", "value"], [" China Group ", "China"], ["Unlisted-Routes", "blocked"]]
+    data = load_workbook(write_workbook(tmp_path / "in.xlsx", sheets))
+    assert data.settings.china_group == "China" and data.settings.unlisted_routes == "blocked"
