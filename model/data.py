@@ -166,7 +166,9 @@ def parse_table(spec: Sheet, raw: RawTable | None, problems: list[Problem],
     noted in `unread` so the later checks do not call them blank."""
     if raw is None:
         if not spec.optional:
-            problems.append(Problem(spec.name, None, None, None, "sheet is missing"))
+            problems.append(Problem(spec.name, None, None, None,
+                                    f"sheet is missing; add a sheet named '{spec.name}' with the columns "
+                                    f"{', '.join(spec.column_names)} (`sourcing template` writes every sheet)"))
         return empty_table(spec)
     for col in spec.columns:
         if col.name not in raw.columns and col.required:
@@ -302,7 +304,7 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Set
     values: dict[str, Any] = {}
     seen: dict[str, int] = {}
     for r in table.itertuples():
-        name = str(r.setting).strip().lower()
+        name = re.sub(r"[\s\-]+", "_", str(r.setting).strip()).lower()  # as sheet and column names match
         spec = SETTINGS_BY_NAME.get(name)
         if spec is None:
             hint = did_you_mean(name, SETTINGS_BY_NAME)

@@ -75,7 +75,8 @@ def test_a_missing_sheet_does_not_stop_the_other_sheets(tmp_path):
     sheets["Supply"][2][1] = "REOO"
     sheets["Demand"][1][3] = -1
     found = problems_for(tmp_path, sheets)
-    assert found[0] == "Countries: sheet is missing"
+    assert found[0] == ("Countries: sheet is missing; add a sheet named 'Countries' with the columns code, name, "
+                        "group, risk (`sourcing template` writes every sheet)")
     assert "Supply row 2, column capacity: must be a number (cell D2) (got 'lots')" in found
     assert "Supply row 3, column commodity: unknown commodity; did you mean 'REO'? (got 'REOO')" in found
     assert "Demand row 2, column quantity: must be >= 0 (got -1)" in found
@@ -312,3 +313,10 @@ def test_settings_time_limit_has_the_command_line_limits(tmp_path):
     sheets["Settings"] = [["setting", "value"], ["time_limit_s", 1e9]]
     assert problems_for(tmp_path, sheets) == [
         "Settings row 2, column value: time_limit_s must be <= 2592000 (got 1000000000)"]
+
+
+def test_setting_names_match_like_column_names(tmp_path):
+    sheets = china_sheets(None)
+    sheets["Settings"] = [["setting", "value"], [" China Group ", "China"], ["Unlisted-Routes", "blocked"]]
+    data = load_workbook(write_workbook(tmp_path / "in.xlsx", sheets))
+    assert data.settings.china_group == "China" and data.settings.unlisted_routes == "blocked"

@@ -74,7 +74,8 @@ def test_missing_sheet_and_missing_column(tmp_path):
     del sheets["Demand"]
     sheets["Supply"] = [[c for c in row if c != "unit_cost"][:4] for row in sheets["Supply"]]
     found = problems_for(tmp_path, sheets)
-    assert "Demand: sheet is missing" in found
+    assert ("Demand: sheet is missing; add a sheet named 'Demand' with the columns country, commodity, period, "
+            "quantity (`sourcing template` writes every sheet)") in found
     assert any(p.startswith("Supply, column unit_cost: column is missing") for p in found)
 
 
