@@ -381,3 +381,7 @@ def test_formulas_reach_through_other_sheets_and_unreached_sheets_are_left_out(t
     three_d = hc.write_sheets(tmp_path / "3d.xlsx", sheets, tweak=extra)
     _copy_needed_sheets(three_d, tmp_path / "all.xlsx", {"Supply"})
     assert len(openpyxl.load_workbook(tmp_path / "all.xlsx").sheetnames) == 8
+
+
+def test_part_names_in_another_letter_case_are_found(tmp_path):
+    assert supply_rows(hc.part_names_in_other_case(tmp_path / "case.xlsx")) == [2, 3, 4]
