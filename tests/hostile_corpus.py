@@ -492,3 +492,14 @@ def build_all(folder: Path) -> list[Path]:
 if __name__ == "__main__":
     for made in build_all(Path(sys.argv[1] if len(sys.argv) > 1 else "hostile")):
         print(made)
+
+
+def part_names_in_other_case(path: Path) -> Path:
+    """The valid workbook with its worksheet parts named in another letter case than the
+    relationships spell them (OPC part names are case-insensitive; some generators do this)."""
+    base = write_sheets(path.with_suffix(".base.xlsx"))
+    parts = parts_of(base)
+    base.unlink()
+    for name in [n for n in parts if n.startswith("xl/worksheets/")]:
+        parts[name.replace("xl/worksheets/sheet", "xl/worksheets/Sheet")] = parts.pop(name)
+    return write_parts(path, parts)

@@ -381,3 +381,17 @@ def test_formulas_reach_through_other_sheets_and_unreached_sheets_are_left_out(t
     three_d = hc.write_sheets(tmp_path / "3d.xlsx", sheets, tweak=extra)
     _copy_needed_sheets(three_d, tmp_path / "all.xlsx", {"Supply"})
     assert len(openpyxl.load_workbook(tmp_path / "all.xlsx").sheetnames) == 8
+
+
+def test_part_names_in_another_letter_case_are_found(tmp_path):
+    assert supply_rows(hc.part_names_in_other_case(tmp_path / "case.xlsx")) == [2, 3, 4]
+
+
+@pytest.mark.parametrize("raw", ["in\x1b[31mx.xlsx", "in\x07x.xlsx"])
+def test_a_file_name_with_control_characters_is_escaped_in_messages(tmp_path, raw):
+    path = hc.renamed(tmp_path / raw, "csv")
+    with pytest.raises(InputError) as info:
+        read_workbook(path)
+    text = str(info.value.problems[0])
+    assert "\x1b" not in text and "\x07" not in text
+    assert text.startswith(raw.replace("\x1b", "\\x1b").replace("\x07", "\\x07") + " is not an .xlsx workbook")

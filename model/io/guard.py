@@ -58,23 +58,23 @@ def check_input_file(path: Path) -> None:
     """Raise InputError with a one-line reason when `path` is not a readable, sane xlsx archive."""
     require_defusedxml()
     path = Path(path)
-    name = path.name
+    name = shown(path.name)
     if name.startswith("~$"):
         raise InputError(f"{name} is an Excel lock file (Excel creates it while '{name[2:]}' is open), "
                          f"not a workbook; use '{name[2:]}' instead")
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{shown(path)}: no such file") from None
     except PermissionError:
-        raise InputError(f"{path}: permission denied (the folder cannot be read)") from None
+        raise InputError(f"{shown(path)}: permission denied (the folder cannot be read)") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be opened ({exc.strerror or exc})") from None
+        raise InputError(f"{shown(path)}: cannot be opened ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{path} is a folder, not a workbook")
+        raise InputError(f"{shown(path)} is a folder, not a workbook")
     if not stat.S_ISREG(info.st_mode):
         # a pipe would block forever, a device could be endless
-        raise InputError(f"{path} is not a regular file (a pipe, device or socket), not a workbook")
+        raise InputError(f"{shown(path)} is not a regular file (a pipe, device or socket), not a workbook")
     size = info.st_size
     if size == 0:
         raise InputError(f"{name} is empty (0 bytes), not a workbook")
@@ -110,9 +110,9 @@ def _read_head(path: Path) -> bytes:
         with path.open("rb") as handle:
             return handle.read(512)
     except PermissionError:
-        raise InputError(f"{path}: permission denied (the file cannot be read)") from None
+        raise InputError(f"{shown(path)}: permission denied (the file cannot be read)") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise InputError(f"{shown(path)}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _looks_like(head: bytes) -> str:
@@ -196,14 +196,31 @@ def explain_open_error(path: Path, exc: BaseException) -> str:
         module = type(item).__module__ or ""
         if module.startswith("defusedxml") or kind in {"EntitiesForbidden", "ExternalReferenceForbidden",
                                                        "DTDForbidden", "NotSupportedError"}:
-            return (f"{path.name} contains XML entity declarations or external references, which are refused "
+            return (f"{shown(path.name)} contains XML entity declarations or external references, which are refused "
                     "for safety (an XML bomb or a file crafted to read other files); re-save it in Excel")
     for item in chain:
         if type(item).__name__ == "ParseError":
-            return f"{path.name} is damaged: one of its XML parts is not well-formed ({one_line(item)})"
+            return f"{shown(path.name)} is damaged: one of its XML parts is not well-formed ({one_line(item)})"
     if type(exc).__name__ == "InvalidFileException":
-        return f"{path.name} cannot be read as an .xlsx workbook ({one_line(exc)})"
-    return f"{path.name} cannot be read as an .xlsx workbook ({type(exc).__name__}: {one_line(exc)})"
+        return f"{shown(path.name)} cannot be read as an .xlsx workbook ({one_line(exc)})"
+    return f"{shown(path.name)} cannot be read as an .xlsx workbook ({type(exc).__name__}: {one_line(exc)})"
+
+
+def shown(name: object) -> str:
+    """A file name safe to print on one line: control characters, invisible characters and bytes
+    that are not valid text (kept by Python as surrogates) are escaped, never sent raw to the terminal."""
+    out = []
+    for ch in str(name):
+        code = ord(ch)
+        if ch.isprintable():
+            out.append(ch)
+        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:

@@ -80,30 +80,37 @@ class Package:
     parsed_parts: set[str] = field(default_factory=set)
 
 
+def part_lookup(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Part names as written, by their lower-case form: OPC part names are case-insensitive."""
+    return {name.lower(): name for name in archive.namelist()}
+
+
 def workbook_part(archive: zipfile.ZipFile) -> str:
     """The workbook part named by the package relationships (xl/workbook.xml when they say nothing)."""
-    names = set(archive.namelist())
+    names = part_lookup(archive)
     if "_rels/.rels" in names:
-        for rel in parse_part(archive, "_rels/.rels"):
+        for rel in parse_part(archive, names["_rels/.rels"]):
             if rel.get("Type", "").endswith("/officeDocument"):
                 target = _resolve("", rel.get("Target", ""))
-                if target in names:
-                    return target
+                if target.lower() in names:
+                    return names[target.lower()]
     return WORKBOOK_PART
 
 
 def workbook_relationships(archive: zipfile.ZipFile, book: str) -> dict[str, tuple[str, str]]:
     """Relationship id -> (type's last word, target part) for the workbook part."""
     folder, base = posixpath.split(book)
-    rels_name = posixpath.join(folder, "_rels", base + ".rels")
-    if rels_name not in archive.namelist():
+    names = part_lookup(archive)
+    rels_name = names.get(posixpath.join(folder, "_rels", base + ".rels").lower())
+    if rels_name is None:
         return {}
     found: dict[str, tuple[str, str]] = {}
     for rel in parse_part(archive, rels_name):
         if rel.get("TargetMode") == "External":
             continue
         kind = rel.get("Type", "").rsplit("/", 1)[-1]
-        found[rel.get("Id", "")] = (kind, _resolve(folder, rel.get("Target", "")))
+        target = _resolve(folder, rel.get("Target", ""))
+        found[rel.get("Id", "")] = (kind, names.get(target.lower(), target))
     return found
 
 
@@ -122,7 +129,7 @@ def parsed_part_names(archive: zipfile.ZipFile) -> set[str]:
     except etree.XMLSyntaxError:
         return names | {WORKBOOK_PART}
     folder, base = posixpath.split(book)
-    names |= {book, posixpath.join(folder, "_rels", base + ".rels")}
+    names |= {book, part_lookup(archive).get(posixpath.join(folder, "_rels", base + ".rels").lower(), "")}
     with contextlib.suppress(etree.XMLSyntaxError):
         names |= {target for _, target in workbook_relationships(archive, book).values()}
     return names

@@ -124,10 +124,10 @@ def read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     except etree.XMLSyntaxError as exc:
         if "entit" in str(exc).lower():  # the parser met an entity the pre-parse scan did not (defence in depth)
             raise InputError(guard.explain_open_error(path, DTDForbidden(str(exc)))) from None
-        raise InputError(f"{path.name}: {where[0] or 'the workbook'} is damaged and cannot be read "
+        raise InputError(f"{guard.shown(path.name)}: {where[0] or 'the workbook'} is damaged and cannot be read "
                          f"({_plain(exc)})") from None
     except Exception as exc:  # a malformed part found while streaming rows
-        raise InputError(f"{path.name}: {where[0] or 'the workbook'} is damaged and cannot be read "
+        raise InputError(f"{guard.shown(path.name)}: {where[0] or 'the workbook'} is damaged and cannot be read "
                          f"({_plain(exc)})") from None
     if pending:
         _compute_formulas(path, tables, pending, problems)

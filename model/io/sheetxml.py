@@ -101,6 +101,7 @@ class SheetStream:
                     last_row = number
                 cells: list[tuple[int, Any, Formula | None]] = []
                 append = cells.append
+                cut = -len(r) if r else 0  # r "" or None: no fast path (ref[0:] never equals it)
                 last_col = 0
                 seen = 0
                 for c in element.iter(tag_c):
@@ -118,16 +119,17 @@ class SheetStream:
                             inline = child
                     # the common case at full speed: a plain value in its own row, columns in order
                     if fel is None and ref is not None and vtext:
-                        letters = ref.rstrip(_DIGITS)
-                        col = columns.get(letters, 0)
-                        if col > last_col and ref[len(letters):] == r and (style is None or style not in dates_s):
+                        # letters = the address less the row number (anything odd is not a known column)
+                        col = columns.get(ref[:cut], 0) if ref[cut:] == r else 0
+                        if col > last_col and (style is None or style not in dates_s):
                             if kind == "s":
                                 try:
                                     append((col, strings[int(vtext)], None))
                                 except (ValueError, IndexError):
                                     append((col, ErrorCell(f"missing shared string {vtext!r}"), None))
                             elif kind is None or kind == "n":
-                                append((col, _number(vtext), None))
+                                append((col, int(vtext) if vtext.isdigit() and len(vtext) < 16 else _number(vtext),
+                                        None))
                             else:
                                 last_col = self._cell(ref, kind, style, vtext, fel, inline, number, r, last_col, cells)
                                 continue
@@ -135,9 +137,8 @@ class SheetStream:
                             seen += 1
                             continue
                     if fel is None and ref is not None and kind == "inlineStr" and inline is not None:
-                        letters = ref.rstrip(_DIGITS)
-                        col = columns.get(letters, 0)
-                        if col > last_col and ref[len(letters):] == r:
+                        col = columns.get(ref[:cut], 0) if ref[cut:] == r else 0
+                        if col > last_col:
                             append((col, rich_text(inline), None))
                             last_col = col
                             seen += 1
