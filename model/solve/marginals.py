@@ -15,26 +15,23 @@ from __future__ import annotations
 
 import dataclasses
 
+import highspy
 import numpy as np
 
+from model.formulation.families import FAMILIES, binding
+from model.formulation.families import SHARE_FAMILIES as _SHARE
 from model.formulation.lp import LP
 from model.solve.highs import HighsSession, Solution
 
 STEP = 0.01  # one percentage point
-TIGHT_TOL = 1e-7  # a row within this (relative to supply) of its bound is tight
 
-SHARE_FAMILIES = {"china_cap": "china_cap", "share_min": "min_share", "share_max": "max_share"}
+# family -> the key column holding its share (from the registry, model/formulation/families.py)
+SHARE_FAMILIES = {name: FAMILIES[name].share_column for name in _SHARE}
 
 
 def tight_rows(lp: LP, sol: Solution, family: str) -> np.ndarray:
-    """Local indices of the family's rows that sit at their bound (or carry a non-zero dual)."""
-    rows = lp.rows(family)
-    activity = sol.row_activity[rows]
-    bound = np.where(np.isfinite(lp.row_upper[rows]), lp.row_upper[rows], lp.row_lower[rows])
-    scale = 1.0 + np.abs(sol.x).max(initial=0.0)
-    at_bound = np.abs(activity - bound) <= TIGHT_TOL * scale
-    nonzero = np.abs(sol.row_dual[rows]) > 1e-9
-    return np.flatnonzero(at_bound | nonzero)
+    """Local indices of the family's binding rows (the one definition: families.binding)."""
+    return np.flatnonzero(binding(lp, sol, family))
 
 
 def resolve_marginals(lp: LP, sol: Solution, *, threads: int | None = None) -> dict[str, np.ndarray]:
@@ -68,3 +65,73 @@ def _raise_share(lp: LP, row: int, step: float) -> LP:
     A = lp.A.copy()
     A.data[A.indptr[row]:A.indptr[row + 1]] -= step
     return dataclasses.replace(lp, A=A)
+
+
+MAX_PRICE_RESOLVES = 2000  # beyond this many degenerate destinations, the rest keep their dual
+
+
+@dataclasses.dataclass
+class Prices:
+    """The cost of one more and the saving of one less unit delivered at each need (balance row)."""
+
+    marginal_cost: np.ndarray
+    marginal_saving: np.ndarray
+    note: np.ndarray  # how each figure was found, in words
+    resolves: int
+
+
+def balance_ranges(h, lp: LP) -> tuple[np.ndarray, np.ndarray]:
+    """How far each balance row's right-hand side (demand) can rise and fall while its dual holds
+    (HiGHS row-bound ranging; call right after the solve, on the object that solved `lp`)."""
+    rows = lp.rows("balance")
+    b = lp.row_lower[rows]
+    status, rng = h.getRanging()
+    if not rng.valid:
+        n = rows.stop - rows.start
+        return np.zeros(n), np.zeros(n)
+    up = np.asarray(rng.row_bound_up.value_, dtype=float)[rows] - b
+    dn = b - np.asarray(rng.row_bound_dn.value_, dtype=float)[rows]
+    return up, dn
+
+
+def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, *, threads: int | None = None,
+                   limit: int = MAX_PRICE_RESOLVES) -> Prices:
+    """marginal_cost = the dual where it holds for a whole unit more (ranging), else a re-solve with
+    demand + 1; marginal_saving likewise for one unit less (only where demand >= 1)."""
+    rows = lp.rows("balance")
+    dual = sol.row_dual[rows] + 0.0
+    demand = lp.row_lower[rows]
+    cost, saving = dual.copy(), np.where(demand >= 1, dual, np.nan)
+    n = len(dual)
+    note = np.full(n, "dual (holds for one unit either way)", dtype=object)
+    todo_up = np.flatnonzero(up < 1 - 1e-9)
+    todo_dn = np.flatnonzero((dn < 1 - 1e-9) & (demand >= 1))
+    if not len(todo_up) and not len(todo_dn):
+        return Prices(cost, saving, note, 0)
+    session = HighsSession(threads=threads, warm_start="always")
+    base = session.solve(lp)
+    if base.x is None:
+        return Prices(cost, saving, note, 0)
+    h = session.h
+    done = 0
+    resolved = np.zeros(n, dtype=bool)
+    for j_list, step, out in ((todo_up, 1.0, cost), (todo_dn, -1.0, saving)):
+        for j in j_list:
+            if done >= limit:
+                note[j] = "dual (degenerate: not re-solved, beyond the re-solve limit)"
+                continue
+            i = rows.start + int(j)
+            h.changeRowBounds(i, float(demand[j] + step), float(demand[j] + step))
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            if ok:
+                out[j] = (h.getInfo().objective_function_value - base.objective) / step
+            h.changeRowBounds(i, float(demand[j]), float(demand[j]))
+            resolved[j] = ok
+            done += 1
+    h.run()  # back at the base optimum
+    differs = np.abs(cost - np.nan_to_num(saving, nan=cost)) > 1e-6 * (1 + np.abs(cost))
+    note[resolved] = "re-solved: the dual does not hold for a whole unit"
+    note[resolved & differs] = ("degenerate: one more unit costs marginal_cost, one less saves "
+                                "marginal_saving")
+    return Prices(cost + 0.0, saving, note, done)
