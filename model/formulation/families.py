@@ -69,8 +69,8 @@ def _share_supply(lp, sol, family: str) -> np.ndarray:
     tot = ix.structural("families.supply_cell", lambda: _cells(f))
     s = np.bincount(tot["cell"][keep], weights=x[keep], minlength=tot["n"])
     keys = lp.row_blocks[family].keys
-    if not len(keys):
-        return np.zeros(0)
+    if not len(keys) or not len(s):
+        return np.zeros(len(keys))
     at = tot["cells"].get_indexer(pd.MultiIndex.from_arrays([keys["period"].to_numpy(),
                                                               keys["commodity"].to_numpy()]))
     return np.where(at >= 0, s[np.maximum(at, 0)], 0.0)

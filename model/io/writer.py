@@ -171,7 +171,14 @@ def write_tables(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequenc
 
 
 def write_plan(plan, path: Path, *, inputs: Sequence[Path] = ()) -> None:
-    """Write a solved plan: the contract sheets, then the analyst's extras."""
-    from model.io.plan_style import decorate_plan
+    """Write a solved plan: Overview, the contract sheets, the analyst's extras, Charts and README.
 
-    write_tables(plan.tables, path, inputs=inputs, decorate=decorate_plan)
+    Through XlsxWriter in constant-memory mode (model/io/xlsx_plan.py), chosen by measurement
+    (benchmarks/README.md); `write_tables` with `decorate_plan` is the openpyxl equivalent."""
+    from model.io.xlsx_plan import write_plan_fast
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"the output folder {path.parent} cannot be created ({exc.strerror})") from None
+    write_plan_fast(plan.tables, path, inputs=inputs)
