@@ -211,9 +211,9 @@ class _Context:
         return flow_sensitivity_table(self.lp, self.sol, self.units)
 
     def decisive(self, sheet: str, table: pd.DataFrame) -> pd.DataFrame:
-        """With rows="decisive": the rows that decide the plan (used or binding capacities, binding
-        limits, lanes in use, at their limit or tied, and the marginal supplier of each commodity
-        and period); the rest are counted for the README and Summary."""
+        """With rows="decisive": the rows that decide the plan (used or binding capacities, every
+        cap and share limit, lanes in use or at their limit, and the marginal supplier of each
+        commodity and period); the rest are counted for the README and Summary."""
         if self.an.rows == "full" or not len(table):
             return table
         if sheet == "Capacity":
@@ -225,8 +225,7 @@ class _Context:
             hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
             keep = ~per_supplier | hit.notna().to_numpy()
         else:  # FlowSensitivity
-            keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)
-                    | ((table["reduced_cost"] == 0) & ~(table["route_limit"] == 0))).to_numpy()
+            keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
         self.left_out[sheet] = (int(keep.sum()), len(table))
         return table[keep].reset_index(drop=True)
 
@@ -563,7 +562,7 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         parts_text = [f"{sheet} {kept:,} of {total:,} rows" for sheet, (kept, total) in ctx.left_out.items()
                       if kept < total]
         rows.append(("detail", "decisive rows only" + (f" ({'; '.join(parts_text)})" if parts_text else "")
-                     + ": used or binding capacities, binding limits, lanes in use, at a limit or tied, "
+                     + ": used or binding capacities, every limit, lanes in use or at a limit, "
                      "marginal suppliers; `--detail full` writes every row"))
     if ctx is not None and "Sensitivity" in plan.tables:
         plan.tables["Sensitivity"]  # noqa: B018 - built now (once) so its time is known

@@ -547,7 +547,7 @@ PLAN_SHEETS: tuple[OutputSheet, ...] = (
                      "(currency/unit for unit cost).", "text"),
         OutputColumn("binding", "TRUE where the limit is at its bound (one definition for every sheet).",
                      "flag"),
-    ), row="one limit or input (by default: binding limits, used or marginal suppliers; --detail full: all)"),
+    ), row="one limit or input (by default: every limit, used or marginal suppliers; --detail full: all)"),
     OutputSheet("FlowSensitivity", "Every lane as Excel Solver's sensitivity report shows a variable cell: "
                 "its final value, its cost, its reduced cost and the dual of its route limit.", (
         _period, _commodity_out,
@@ -564,7 +564,7 @@ PLAN_SHEETS: tuple[OutputSheet, ...] = (
         OutputColumn("route_limit_dual", "Objective change per +1 unit of route limit (< 0: the limit "
                      "binds and loosening it saves).", "per_unit", "currency/unit"),
         OutputColumn("note", "The lane in words.", "text"),
-    ), row="one lane (by default: used, limited or tied lanes; --detail full: every lane)"),
+    ), row="one lane (by default: lanes in use or at their route limit; --detail full: every lane)"),
     OutputSheet("AlternateOptima", "With --alternate-optima: the least and most each source can supply to "
                 "non-China destinations among plans costing no more than the optimum (tolerance in the "
                 "Summary).", (
