@@ -16,7 +16,12 @@ from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
 from model.results import Analysis, Plan, build_plan
 from model.solve.highs import HighsSession
-from model.solve.marginals import balance_ranges, resolve_marginals, resolve_prices
+from model.solve.marginals import (
+    balance_ranges,
+    objective_without,
+    resolve_marginals,
+    resolve_prices,
+)
 from model.status import Status
 
 
@@ -54,23 +59,24 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
     exact = marginals == "resolve" and solved and sol.status == Status.OPTIMAL
     if solved and detail == "full":
-        balance = balance_ranges(session.h, lp) if exact else None  # needs the solved basis: first
+        if exact:  # needs the solved basis: before anything else touches the session
+            t0 = time.perf_counter()
+            an.prices = resolve_prices(lp, sol, *balance_ranges(session.h, lp), h=session.h, threads=threads)
+            an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
         if ranging or alternate_optima:
             from model.report.sensitivity import prepare
 
             got = prepare(session, lp, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
             an.ranging, an.alternate = got["ranging"], got["alternate"]
             an.summary.update(got["summary"])
-        if exact:
-            t0 = time.perf_counter()
-            an.prices = resolve_prices(lp, sol, *balance, threads=threads)
-            an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
     if exact:
         t0 = time.perf_counter()
-        an.share_marginals = resolve_marginals(lp, sol, threads=threads)
+        # the session that solved lp re-solves every what-if warm from its basis, and is left holding lp
+        warm = session
+        an.share_marginals = resolve_marginals(lp, sol, threads=threads, session=warm)
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
-        an.summary.update(cost_of_caps(data, sol.objective, no_shortfall=no_shortfall, threads=threads))
+        an.summary.update(cost_of_caps(data, sol.objective, lp=lp, session=warm))
     plan = build_plan(data, lp, sol, detail=detail, analysis=an, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,
@@ -82,21 +88,27 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     return plan
 
 
-def cost_of_caps(data: InputData, objective: float, *, no_shortfall: bool = False,
-                 threads: int | None = None) -> dict[str, float]:
+def cost_of_caps(data: InputData, objective: float, *, lp=None, session: HighsSession | None = None,
+                 no_shortfall: bool = False, threads: int | None = None) -> dict[str, float]:
     """What the China caps cost together: the objective minus the objective with every cap lifted.
 
     The caps interact, so this is not the sum of the per-cap marginal costs; it answers the
-    first question an analyst asks of a plan. One extra solve (no caps means another structure).
+    first question an analyst asks of a plan. One extra solve: with `lp` and a `session`, the cap
+    rows are lifted in place (same structure, warm from the base basis); otherwise the workbook is
+    rebuilt without caps.
     """
     if data["Commodities"]["china_cap"].isna().all():
         return {}
-    uncapped = data.copy()
-    uncapped.tables["Commodities"]["china_cap"] = np.nan
-    free = HighsSession(threads=threads).solve(build_lp(uncapped, no_shortfall=no_shortfall))
-    if free.x is None:
+    if lp is not None and session is not None and lp.row_blocks["china_cap"].size:
+        free = objective_without(lp, "china_cap", session)
+    else:
+        uncapped = data.copy()
+        uncapped.tables["Commodities"]["china_cap"] = np.nan
+        solved = HighsSession(threads=threads).solve(build_lp(uncapped, no_shortfall=no_shortfall))
+        free = solved.objective if solved.x is not None else None
+    if free is None:
         return {}
-    return {"cost_of_china_caps": objective - free.objective, "objective_without_china_caps": free.objective}
+    return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
 
 
 def solve_workbook(workbook: str | Path, output: str | Path | None = None, **options) -> Plan:
