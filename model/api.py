@@ -49,6 +49,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     lp = build_lp(data, no_shortfall=no_shortfall, reuse=session.structures if session is not None else None)
     build_seconds = time.perf_counter() - started
     limit = time_limit_s if time_limit_s is not None else data.settings.time_limit_s
+    own_session = session is None
     if session is None:
         session = HighsSession(time_limit_s=limit, threads=threads)
     else:
@@ -71,8 +72,9 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
             an.summary.update(got["summary"])
     if exact:
         t0 = time.perf_counter()
-        # the session that solved lp re-solves every what-if warm from its basis, and is left holding lp
-        warm = session
+        # a session of our own that solved lp re-solves every what-if warm from its basis (and is
+        # left holding lp); a caller's session is left as it was
+        warm = session if own_session else HighsSession(threads=threads, warm_start="always")
         an.share_marginals = resolve_marginals(lp, sol, threads=threads, session=warm)
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)

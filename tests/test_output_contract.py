@@ -184,3 +184,29 @@ def test_input_file_name_that_is_not_valid_text_is_escaped():
     text = safe_text(name)
     assert text == "plan\\xff\\x01.xlsx"
     text.encode("utf-8")  # valid text now
+
+
+def test_detail_full_writes_every_row_and_spills_beyond_the_sheet_limit(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import model.io.xlsx_plan as xlsx_plan
+    from model.cli import main
+
+    path = write_workbook(tmp_path / "small.xlsx", small_sheets())
+    out = tmp_path / "plan.xlsx"
+    monkeypatch.setattr(xlsx_plan, "EXCEL_MAX_ROWS", 5)  # a sheet that holds 5 rows: the lanes spill
+    result = CliRunner().invoke(main, ["solve", str(path), "-o", str(out), "--detail", "full"])
+    assert result.exit_code == 0, result.output
+    spilled = tmp_path / "plan.FlowSensitivity.parquet"
+    assert spilled.exists()
+    import pandas as pd
+
+    lanes = pd.read_parquet(spilled)
+    assert list(lanes.columns) == OUTPUTS["FlowSensitivity"].column_names
+    full = solve(load_workbook(path), marginals="dual")
+    assert len(lanes) == len(full.tables["FlowSensitivity"])  # every lane, none left out
+    wb = openpyxl.load_workbook(out, read_only=True)
+    note = next(wb["FlowSensitivity"].iter_rows(values_only=True))[0]
+    assert "plan.FlowSensitivity.parquet" in note
+    summary = pd.read_parquet(tmp_path / "plan.Summary.parquet")  # 39 metrics: more than 5 rows too
+    assert "objective" in set(summary["metric"]) and "detail" not in set(summary["metric"])  # nothing left out

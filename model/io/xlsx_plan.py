@@ -260,6 +260,13 @@ def _readme(book: _Book, tables: dict[str, pd.DataFrame], sheets: list[str]) -> 
     ws.freeze_panes(1, 0)
 
 
+def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Parquet wants one type per column: a text column holding numbers too is written as text."""
+    mixed = {c: "str" for c in table.columns if table[c].dtype == object
+             and not table[c].map(lambda v: v is None or isinstance(v, str)).all()}
+    return table.astype(mixed) if mixed else table
+
+
 def write_plan_fast(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequence[Path] = ()) -> None:
     """Write the plan's tables to `path` atomically (README last, Charts after Summary)."""
     tables = {name: tables[name] for name in tables}
@@ -268,8 +275,8 @@ def write_plan_fast(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequ
         start = OVERVIEW_ROWS if name == "Overview" else 0
         if len(table) + start + 1 > EXCEL_MAX_ROWS:
             target = path.with_name(f"{path.stem}.{name}.parquet")
-            write_atomically(target, lambda out, t=table: t.to_parquet(out, index=False), inputs=inputs,
-                             suffixes=(".parquet",))
+            write_atomically(target, lambda out, t=table: _parquet_safe(t).to_parquet(out, index=False),
+                             inputs=inputs, suffixes=(".parquet",))
             spilled[name] = target
 
     def write(handle: BinaryIO) -> None:
