@@ -223,7 +223,9 @@ class _Context:
             chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]]
             per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
             hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
-            keep = ~per_supplier | hit.notna().to_numpy()
+            # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
+            delivered = (table["measure"] == families.FAMILIES["balance"].label).to_numpy()
+            keep = (~per_supplier | hit.notna().to_numpy()) & ~delivered
         else:  # FlowSensitivity
             keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
         self.left_out[sheet] = (int(keep.sum()), len(table))
@@ -563,7 +565,7 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
                       if kept < total]
         rows.append(("detail", "decisive rows only" + (f" ({'; '.join(parts_text)})" if parts_text else "")
                      + ": used or binding capacities, every limit, lanes in use or at a limit, "
-                     "marginal suppliers; `--detail full` writes every row"))
+                     "marginal suppliers; delivered costs are on Prices; `--detail full` writes every row"))
     if ctx is not None and "Sensitivity" in plan.tables:
         plan.tables["Sensitivity"]  # noqa: B018 - built now (once) so its time is known
         extra["sensitivity_seconds"] = round(ctx.sensitivity_seconds or 0.0, 4)

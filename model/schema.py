@@ -547,7 +547,7 @@ PLAN_SHEETS: tuple[OutputSheet, ...] = (
                      "(currency/unit for unit cost).", "text"),
         OutputColumn("binding", "TRUE where the limit is at its bound (one definition for every sheet).",
                      "flag"),
-    ), row="one limit or input (by default: every limit, used or marginal suppliers; --detail full: all)"),
+    ), row="one limit or input (by default: every limit, used or marginal suppliers, delivered costs left to Prices; --detail full: all)"),
     OutputSheet("FlowSensitivity", "Every lane as Excel Solver's sensitivity report shows a variable cell: "
                 "its final value, its cost, its reduced cost and the dual of its route limit.", (
         _period, _commodity_out,
