@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 
+from model.formulation.families import FAMILIES, SHARE_FAMILIES
 from model.io.writer import OVERVIEW_ROWS
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
 
@@ -21,7 +22,7 @@ SHORT = PatternFill("solid", fgColor="FF9999")  # red: unmet demand
 FULL = PatternFill("solid", fgColor="FFE699")  # yellow: capacity used up
 
 
-PERCENT_MEASURES = ("China cap", "share maximum", "share minimum")
+PERCENT_MEASURES = tuple(FAMILIES[f].label for f in SHARE_FAMILIES)  # rows whose value is a share
 
 
 def decorate_plan(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
