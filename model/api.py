@@ -11,40 +11,75 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
-from model.results import Plan, build_plan
+from model.results import Analysis, Plan, build_plan
 from model.solve.highs import HighsSession
+from model.solve.marginals import (
+    balance_ranges,
+    objective_without,
+    resolve_marginals,
+    resolve_prices,
+)
+from model.status import Status
 
 
 def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | None = None,
           session: HighsSession | None = None, threads: int | None = None, sensitivity: bool = True,
           ranging: bool = False, alternate_optima: bool = False,
           marginals: Literal["resolve", "dual"] = "resolve",
-          detail: Literal["full", "contract"] = "full") -> Plan:
+          detail: Literal["full", "contract"] = "full",
+          rows: Literal["decisive", "full"] = "full") -> Plan:
     """Build and solve the LP for `data`. Pass a `session` to re-solve in place (what-if batches).
 
-    `marginals="resolve"` re-solves each tight China cap and ShareLimits row with its share one
-    point higher and reports that exact change (model/solve/marginals.py); "dual" uses the duals
-    alone (fast, but not unique when the optimum is degenerate), for batches. `detail="contract"`
-    leaves out the Capacity and Prices tables (batches write only the contract tables).
+    `marginals="resolve"` re-solves each binding China cap and ShareLimits row with its share one
+    point higher and reports that exact change, and re-solves the Prices of destinations whose dual
+    does not hold for a whole unit (model/solve/marginals.py); "dual" uses the duals alone (fast,
+    but not unique when the optimum is degenerate), for batches. `detail="contract"` leaves out
+    every table but the contract ones (batches). `rows="decisive"` keeps in Capacity, Sensitivity
+    and FlowSensitivity only the rows that decide the plan (the command line's default).
 
-    `sensitivity` adds the Sensitivity sheet (duals, reduced costs); `ranging` adds HiGHS basis
-    ranges to it; `alternate_optima` adds the AlternateOptima sheet (re-solves: slower).
+    `sensitivity` adds the Sensitivity and FlowSensitivity sheets (duals, reduced costs); `ranging`
+    adds HiGHS basis ranges; `alternate_optima` adds the AlternateOptima sheet (re-solves: slower).
+    Everything is computed before the tables are built: no table is rewritten afterwards.
     """
     started = time.perf_counter()
     # the loaded structure first (an in-place update), then others this session has met
     lp = build_lp(data, no_shortfall=no_shortfall, reuse=session.structures if session is not None else None)
     build_seconds = time.perf_counter() - started
     limit = time_limit_s if time_limit_s is not None else data.settings.time_limit_s
+    own_session = session is None
     if session is None:
         session = HighsSession(time_limit_s=limit, threads=threads)
     else:
         session.time_limit_s = limit
     sol = session.solve(lp)
-    plan = build_plan(data, lp, sol, detail=detail, extra_summary={
+    an = Analysis(sensitivity=(sensitivity or ranging or alternate_optima) and detail == "full", rows=rows)
+    solved = sol.x is not None and sol.row_dual is not None
+    # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
+    exact = marginals == "resolve" and solved and sol.status == Status.OPTIMAL
+    if solved and detail == "full":
+        if exact:  # needs the solved basis: before anything else touches the session
+            t0 = time.perf_counter()
+            an.prices = resolve_prices(lp, sol, *balance_ranges(session.h, lp), h=session.h, threads=threads)
+            an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
+        if ranging or alternate_optima:
+            from model.report.sensitivity import prepare
+
+            got = prepare(session, lp, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
+            an.ranging, an.alternate = got["ranging"], got["alternate"]
+            an.summary.update(got["summary"])
+    if exact:
+        t0 = time.perf_counter()
+        # a session of our own that solved lp re-solves every what-if warm from its basis (and is
+        # left holding lp); a caller's session is left as it was
+        warm = session if own_session else HighsSession(threads=threads, warm_start="always")
+        an.share_marginals = resolve_marginals(lp, sol, threads=threads, session=warm)
+        an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
+        an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
+        an.summary.update(cost_of_caps(data, sol.objective, lp=lp, session=warm))
+    plan = build_plan(data, lp, sol, detail=detail, analysis=an, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,
     })
@@ -52,75 +87,30 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         from model.diagnose import explain_infeasible
 
         plan.tables["Infeasibility"] = explain_infeasible(data, lp)
-    if sensitivity or ranging or alternate_optima:
-        from model.report.sensitivity import add_sensitivity
-
-        add_sensitivity(plan, session=session, ranging=ranging, alternate=alternate_optima, threads=threads)
-    # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
-    if marginals == "resolve" and plan.has_plan and plan.status != "suboptimal":
-        apply_resolved_marginals(plan, threads=threads)
-        add_cost_of_caps(plan, no_shortfall=no_shortfall, threads=threads)
     return plan
 
 
-def add_cost_of_caps(plan: Plan, *, no_shortfall: bool = False, threads: int | None = None) -> None:
+def cost_of_caps(data: InputData, objective: float, *, lp=None, session: HighsSession | None = None,
+                 no_shortfall: bool = False, threads: int | None = None) -> dict[str, float]:
     """What the China caps cost together: the objective minus the objective with every cap lifted.
 
     The caps interact, so this is not the sum of the per-cap marginal costs; it answers the
-    first question an analyst asks of a plan. One extra solve (no caps means another structure).
+    first question an analyst asks of a plan. One extra solve: with `lp` and a `session`, the cap
+    rows are lifted in place (same structure, warm from the base basis); otherwise the workbook is
+    rebuilt without caps.
     """
-    data = plan.data
-    if data is None or data["Commodities"]["china_cap"].isna().all():
-        return
-    uncapped = data.copy()
-    uncapped.tables["Commodities"]["china_cap"] = np.nan
-    free = HighsSession(threads=threads).solve(build_lp(uncapped, no_shortfall=no_shortfall))
-    if free.x is None:
-        return
-    _summary_rows(plan, [
-        ("cost_of_china_caps", plan.objective - free.objective),
-        ("objective_without_china_caps", free.objective),
-    ])
-
-
-def _summary_rows(plan: Plan, rows: list[tuple[str, object]]) -> None:
-    """Add metrics to Summary, keeping `created` last."""
-    summary = plan.tables["Summary"]
-    created = summary[summary["metric"] == "created"]
-    extra = pd.DataFrame(rows, columns=["metric", "value"])
-    plan.tables["Summary"] = pd.concat([summary[summary["metric"] != "created"], extra, created],
-                                       ignore_index=True)
-
-
-def apply_resolved_marginals(plan: Plan, *, threads: int | None = None) -> None:
-    """Replace dual-based share marginals in ChinaShare and Sensitivity by re-solved ones."""
-    from model.solve.marginals import resolve_marginals
-
-    started = time.perf_counter()
-    lp = plan.lp
-    exact = resolve_marginals(lp, plan.solution, threads=threads)
-    caps = lp.row_blocks["china_cap"].keys.assign(marginal=exact["china_cap"])
-    china = plan.tables["ChinaShare"]
-    if len(china) and len(caps):
-        merged = china[["period", "commodity"]].merge(caps[["period", "commodity", "marginal"]], how="left")
-        china["marginal_cost"] = merged["marginal"].to_numpy()
-    sens = plan.tables.get("Sensitivity")
-    if sens is not None and len(sens):
-        for family, measure in (("china_cap", "China cap"), ("share_min", "share minimum"),
-                                ("share_max", "share maximum")):
-            keys = lp.row_blocks[family].keys
-            mask = (sens["measure"] == measure).to_numpy()
-            if not len(keys) or not mask.any():
-                continue
-            row_col = "row" if family == "china_cap" else "limit_row"
-            lookup = keys[["period", "commodity", row_col]].rename(columns={row_col: "limit_row"})
-            lookup = lookup.assign(marginal=exact[family])
-            rows = sens.loc[mask, ["period", "commodity", "limit_row"]].merge(lookup, how="left")
-            sens.loc[mask, "cost_change"] = rows["marginal"].to_numpy()
-    _summary_rows(plan, [
-        ("marginals", "re-solved: objective change for +1 percentage point of each tight share limit"),
-        ("marginals_seconds", round(time.perf_counter() - started, 4)),
-    ])
+    if data["Commodities"]["china_cap"].isna().all():
+        return {}
+    if lp is not None and session is not None and lp.row_blocks["china_cap"].size:
+        free = objective_without(lp, "china_cap", session)
+    else:
+        uncapped = data.copy()
+        uncapped.tables["Commodities"]["china_cap"] = np.nan
+        solved = HighsSession(threads=threads).solve(build_lp(uncapped, no_shortfall=no_shortfall))
+        free = solved.objective if solved.x is not None else None
+    if free is None:
+        return {}
+    return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
 
 
 def solve_workbook(workbook: str | Path, output: str | Path | None = None, **options) -> Plan:

@@ -80,11 +80,14 @@ workbook_argument = click.argument("workbook", type=click.Path(path_type=Path), 
 @click.option("--ranging", is_flag=True, help="Add HiGHS ranging (allowable cost/capacity changes) to Sensitivity.")
 @click.option("--alternate-optima", is_flag=True,
               help="Add AlternateOptima: each source's least and most share at the optimal cost (re-solves).")
+@click.option("--detail", type=click.Choice(["decisive", "full"]), default="decisive", show_default=True,
+              help="decisive: Capacity, Sensitivity and FlowSensitivity hold the rows that decide the plan; "
+              "full: every row (tables beyond Excel's row limit go to Parquet beside the plan).")
 @click.option("--write-back", is_flag=True, help="Add the plan as 'Plan ...' sheets to WORKBOOK itself "
               "(earlier plan sheets replaced, input sheets untouched, backup WORKBOOK.bak.xlsx); -o is ignored.")
 @guarded
 def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | None, ranging: bool = False,
-          alternate_optima: bool = False, write_back: bool = False) -> None:
+          alternate_optima: bool = False, write_back: bool = False, detail: str = "decisive") -> None:
     """Solve WORKBOOK (default inputs/base_case.xlsx) and write the plan (default outputs/plan.xlsx)."""
     from model.api import solve as solve_data
     from model.data import load_workbook
@@ -97,7 +100,7 @@ def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | 
     data = load_workbook(workbook)
     say_warnings(data.warnings)
     plan = solve_data(data, no_shortfall=no_shortfall, time_limit_s=time_limit, ranging=ranging,
-                      alternate_optima=alternate_optima)
+                      alternate_optima=alternate_optima, rows=detail)
     if plan.has_plan and write_back:
         output = write_back_and_report(plan, workbook)
     elif plan.has_plan:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from model.data import InputData
+from model.formulation.families import FAMILIES
 from model.formulation.lp import LP
 
 TOL = 1e-7  # shortfalls and duals smaller than this are solver noise
@@ -137,7 +138,7 @@ def _recipe_row(ix, d: str, k: str, t: int) -> int | None:
 def _dual_conflicts(lp: LP, u: np.ndarray, row_dual: np.ndarray, col_dual: np.ndarray,
                     units: dict) -> list[dict]:
     out: list[dict] = []
-    for family in ("capacity", "china_cap", "share_min", "share_max"):
+    for family in (f for f in FAMILIES if f != "balance"):  # the registry: capacity, caps, share limits
         dual = row_dual[lp.rows(family)]
         for i in np.flatnonzero(np.abs(dual) > TOL):
             out.append(_describe_row(lp, family, int(i), units, ELASTIC))

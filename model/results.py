@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 import model
 from model.data import InputData
+from model.formulation import families
 from model.formulation.lp import LP
 from model.formulation.objective import cost_parts
+from model.schema import SUMMARY_METRICS
 from model.solve.highs import Solution
 from model.status import HAS_PLAN, Status
 
-FLOW_TOL = 1e-9  # flows and shortfalls below this are reported as zero
-SHARE_TOL = 1e-6  # a share within this of its cap counts as binding
+FLOW_TOL = families.FLOW_TOL  # flows and shortfalls below this are reported as zero
 
 
 class Tables(MutableMapping[str, pd.DataFrame]):
@@ -70,7 +72,24 @@ class Tables(MutableMapping[str, pd.DataFrame]):
         return f"Tables({self._order})"
 
 
-TABLE_ORDER = ("Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices")
+TABLE_ORDER = ("Overview", "Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices",
+               "Sensitivity", "FlowSensitivity", "AlternateOptima")
+CONTRACT_TABLES = ("Summary", "Flows", "Shares", "ChinaShare", "Shortfalls")
+
+
+@dataclass
+class Analysis:
+    """Everything the tables need beyond the solution, computed BEFORE any table is built (so no
+    module rewrites another's table): exact share marginals, prices at degenerate destinations,
+    ranging, alternate optima and the extra Summary figures (api.solve fills it)."""
+
+    share_marginals: dict[str, np.ndarray] | None = None  # family -> +1 pp re-solved; None: duals
+    prices: Any = None  # model.solve.marginals.Prices, or None: the balance duals
+    ranging: Any = None  # model.report.sensitivity.Ranging (--ranging)
+    sensitivity: bool = True  # build Sensitivity and FlowSensitivity
+    alternate: pd.DataFrame | None = None  # raw alternate optima (--alternate-optima)
+    rows: Literal["decisive", "full"] = "full"  # decisive: detail sheets hold what decides the plan
+    summary: dict = field(default_factory=dict)  # extra Summary metrics, in order
 
 
 @dataclass
@@ -90,6 +109,7 @@ class Plan:
     # they add up to the objective. Comparisons lead with these, never with total_cost alone.
     shortfall_value: float = float("nan")
     risk_cost: float = float("nan")
+    context: Any = field(default=None, repr=False)  # what the tables share (results._Context)
 
     @property
     def has_plan(self) -> bool:
@@ -100,13 +120,17 @@ class Plan:
         return s.loc[s["metric"] == metric, "value"].iloc[0]
 
 
+
 def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | None = None,
-               detail: Literal["full", "contract"] = "full") -> Plan:
+               detail: Literal["full", "contract"] = "full", analysis: Analysis | None = None) -> Plan:
     """The plan: headline figures now, tables on first use. `detail="contract"` (batches) leaves
-    out Capacity and Prices."""
+    out everything but the contract tables. Every table is built once from `sol` and `analysis`."""
     ix = lp.index
     tables = Tables()
     status = sol.status
+    an = analysis or Analysis(sensitivity=False)
+    makers: dict[str, Callable[[], pd.DataFrame]] = {}
+    ctx = None
     if sol.x is not None:
         x = sol.x[lp.cols("flow")]
         u = sol.x[lp.cols("shortfall")]
@@ -114,34 +138,135 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
         shortfall_total = float(u[u > FLOW_TOL].sum())
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
+        ctx = _Context(data, lp, sol, an)
         makers = {
-            "Flows": lambda: flows_table(lp, x),
-            "Shares": lambda: shares_table(data, lp, x),
-            "ChinaShare": lambda: china_share_table(data, lp, x, sol.row_dual),
-            "Shortfalls": lambda: shortfalls_table(lp, u),
+            "Flows": lambda: flows_table(lp, x, ctx.units),
+            "Shares": lambda: shares_table(data, lp, x, ctx.units),
+            "ChinaShare": lambda: china_share_table(data, lp, x, sol.row_dual, ctx.binding("china_cap"),
+                                                    an.share_marginals),
+            "Shortfalls": lambda: shortfalls_table(lp, u, ctx.units),
         }
         if detail == "full":
-            makers["Capacity"] = lambda: capacity_table(lp, x, sol.row_dual)
-            makers["Prices"] = lambda: prices_table(lp, sol.row_dual)
+            makers["Capacity"] = lambda: ctx.decisive("Capacity", ctx.capacity_full())
+            makers["Prices"] = lambda: prices_table(lp, sol.row_dual, ctx.units, an.prices)
+            if an.sensitivity and sol.row_dual is not None:
+                makers["Sensitivity"] = lambda: ctx.decisive("Sensitivity", ctx.sensitivity_full(plan))
+                makers["FlowSensitivity"] = lambda: ctx.decisive("FlowSensitivity", ctx.lanes_full())
+            if an.alternate is not None:
+                makers["AlternateOptima"] = lambda: _alternate(plan, an.alternate)
+            makers["Overview"] = lambda: overview_table(plan)
     else:
         parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
                               float("nan"))
         shortfall_total = float("nan")
-        makers = dict.fromkeys(("Flows", "Shares", "ChinaShare", "Shortfalls"), pd.DataFrame)
+        makers = dict.fromkeys(CONTRACT_TABLES[1:], pd.DataFrame)
     total_cost = parts["production_cost"] + parts["route_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],
-                risk_cost=parts["risk_cost"])
+                risk_cost=parts["risk_cost"], context=ctx)
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    extra = dict(extra_summary or {})
-    tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))
+    extra = {**an.summary, **dict(extra_summary or {})}
     for name in TABLE_ORDER:
-        if name in makers:
+        if name == "Summary":
+            tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))
+        elif name in makers:
             tables.lazy(name, makers[name])
     return plan
 
 
-def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
+class _Context:
+    """What several tables share, computed once per plan: units per commodity, the binding rows of
+    each family (one definition, model/formulation/families.py), and the full detail tables from
+    which the decisive rows are chosen."""
+
+    def __init__(self, data: InputData, lp: LP, sol: Solution, an: Analysis):
+        self.data, self.lp, self.sol, self.an = data, lp, sol, an
+        self._binding: dict[str, np.ndarray] = {}
+        self._full: dict[str, pd.DataFrame] = {}
+        self.left_out: dict[str, tuple[int, int]] = {}  # sheet -> (rows kept, rows in all)
+        self.units = commodity_units(data)
+        self.sensitivity_seconds: float | None = None
+
+    def binding(self, family: str) -> np.ndarray:
+        if family not in self._binding:
+            self._binding[family] = families.binding(self.lp, self.sol, family)
+        return self._binding[family]
+
+    def capacity_full(self) -> pd.DataFrame:
+        if "Capacity" not in self._full:
+            self._full["Capacity"] = capacity_table(self.lp, self.sol, self.units, self.binding("capacity"),
+                                                    self.an.ranging)
+        return self._full["Capacity"]
+
+    def sensitivity_full(self, plan: Plan) -> pd.DataFrame:
+        from model.report.sensitivity import sensitivity_table
+
+        started = time.perf_counter()
+        out = sensitivity_table(plan, self.an.ranging, marginals=self.an.share_marginals,
+                                binding=self.binding, units=self.units)
+        self.sensitivity_seconds = time.perf_counter() - started
+        return out
+
+    def lanes_full(self) -> pd.DataFrame:
+        return flow_sensitivity_table(self.lp, self.sol, self.units)
+
+    def decisive(self, sheet: str, table: pd.DataFrame) -> pd.DataFrame:
+        """With rows="decisive": the rows that decide the plan (used or binding capacities, every
+        cap and share limit, lanes in use or at their limit, and the marginal supplier of each
+        commodity and period); the rest are counted for the README and Summary."""
+        if self.an.rows == "full" or not len(table):
+            return table
+        if sheet == "Capacity":
+            keep = decisive_suppliers(table)
+        elif sheet == "Sensitivity":
+            cap = self.capacity_full()
+            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]]
+            per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
+            hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
+            # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
+            delivered = (table["measure"] == families.FAMILIES["balance"].label).to_numpy()
+            keep = (~per_supplier | hit.notna().to_numpy()) & ~delivered
+        else:  # FlowSensitivity
+            keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
+        self.left_out[sheet] = (int(keep.sum()), len(table))
+        return table[keep].reset_index(drop=True)
+
+
+def decisive_suppliers(cap: pd.DataFrame) -> np.ndarray:
+    """Supply rows that decide the plan: used, at capacity, or the marginal (cheapest to enter)
+    unused supplier of each (period, commodity)."""
+    used = (cap["used"] > FLOW_TOL) | cap["binding"].astype(bool)
+    cut = cap["cost_cut_to_enter"].where(~used)
+    best = cut.groupby([cap["period"], cap["commodity"]]).transform("min")
+    marginal = cut.notna() & (cut <= best + 1e-9)
+    return (used | marginal).to_numpy(dtype=bool)
+
+
+def commodity_units(data: InputData | None) -> pd.Series:
+    """Commodities.unit by commodity code; a blank unit reads "unit" (the schema's blank meaning)."""
+    if data is None or "Commodities" not in data.tables:
+        return pd.Series(dtype=object)
+    com = data["Commodities"]
+    unit = com["unit"] if "unit" in com else pd.Series([None] * len(com), index=com.index)
+    text = unit.map(lambda v: str(v).strip() if isinstance(v, str) and str(v).strip() else "unit")
+    return pd.Series(text.to_numpy(dtype=object), index=com["code"].to_numpy(dtype=object))
+
+
+def _unit_of(units: pd.Series, commodities: np.ndarray) -> np.ndarray:
+    if not len(commodities):
+        return np.zeros(0, dtype=object)
+    if not len(units):
+        return np.full(len(commodities), "unit", dtype=object)
+    return units.reindex(commodities).fillna("unit").to_numpy(dtype=object)
+
+
+def _alternate(plan: Plan, alt: pd.DataFrame) -> pd.DataFrame:
+    from model.report.sensitivity import alternate_optima_table
+
+    return alternate_optima_table(plan, alt)
+
+
+def flows_table(lp: LP, x: np.ndarray, units: pd.Series | None = None) -> pd.DataFrame:
     ix = lp.index
     keys = ix.structural("results.flows", lambda: _flow_keys(ix))
     on = x[keys["order"]] > FLOW_TOL
@@ -149,8 +274,13 @@ def flows_table(lp: LP, x: np.ndarray) -> pd.DataFrame:
     unit, route = ix.numbers.flow_unit_cost(ix)[sel], ix.numbers.route_cost[sel]
     out = {name: keys[name][on] for name in ("period", "commodity", "origin", "destination")}
     quantity = x[sel]
-    return pd.DataFrame({**out, "quantity": quantity, "unit_cost": unit, "route_cost": route,
-                         "cost": quantity * (unit + route)})
+    return pd.DataFrame({**out, "quantity": quantity,
+                         "unit": _unit_of(_or_empty(units), out["commodity"]), "unit_cost": unit,
+                         "route_cost": route, "cost": quantity * (unit + route)})
+
+
+def _or_empty(units: pd.Series | None) -> pd.Series:
+    return units if units is not None else pd.Series(dtype=object)
 
 
 def _flow_keys(ix) -> dict[str, np.ndarray]:
@@ -183,7 +313,7 @@ def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFram
             "origins": np.asarray(origins, dtype=object)}
 
 
-def shares_table(data: InputData, lp: LP, x: np.ndarray) -> pd.DataFrame:
+def shares_table(data: InputData, lp: LP, x: np.ndarray, units: pd.Series | None = None) -> pd.DataFrame:
     """Each source's share of supply to non-China destinations, per (period, commodity)."""
     g = lp.index.structural("results.grid", lambda: _grid_pattern(data, lp))
     keep = g["pos"] >= 0
@@ -193,19 +323,24 @@ def shares_table(data: InputData, lp: LP, x: np.ndarray) -> pd.DataFrame:
     total = qty.reshape(len(g["grid"]), n_orig).sum(axis=1)
     on = np.flatnonzero(qty > FLOW_TOL)
     grid_pos, origin = on // n_orig, on % n_orig
+    commodity = g["grid"]["commodity"].to_numpy()[grid_pos]
     out = pd.DataFrame({
         "period": g["grid"]["period"].to_numpy()[grid_pos],
-        "commodity": g["grid"]["commodity"].to_numpy()[grid_pos],
+        "commodity": commodity,
         "source": g["origins"][origin],
         "quantity": qty[on],
+        "unit": _unit_of(_or_empty(units), commodity),
         "share": qty[on] / total[grid_pos],
     })
     order = np.lexsort((-out["share"].to_numpy(), grid_pos))  # grid is sorted by period, commodity
     return out.iloc[order].reset_index(drop=True)
 
 
-def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:
-    """China group's share of supply to non-China destinations against its cap, per (period, commodity)."""
+def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarray | None,
+                      binding: np.ndarray | None = None,
+                      marginals: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """China group's share of supply to non-China destinations against its cap, per (period,
+    commodity). `binding` (per cap row) is families.binding; `marginals` the re-solved +1 pp costs."""
     ix = lp.index
     g = ix.structural("results.grid", lambda: _grid_pattern(data, lp))
     keep = g["pos"] >= 0
@@ -214,32 +349,52 @@ def china_share_table(data: InputData, lp: LP, x: np.ndarray, row_dual: np.ndarr
     china = np.bincount(g["pos"][keep], weights=(x * ix.key("flows", "china_origin"))[keep], minlength=n)
     share = np.where(total > FLOW_TOL, china / np.where(total > 0, total, 1.0), np.nan)
     has_cap = g["cap_row"] >= 0
+    rows = g["cap_row"][has_cap]
     cap = np.full(n, np.nan)
-    cap[has_cap] = ix.numbers.china_cap[g["cap_row"][has_cap]]
-    dual = np.zeros(n)
-    if row_dual is not None and ix.size("caps"):
-        dual[has_cap] = row_dual[lp.rows("china_cap")][g["cap_row"][has_cap]]
-    # d objective / d cap = dual * S (the row is sum (inside - cap) x <= 0); per percentage point: / 100
-    marginal = np.where(has_cap, 0.01 * dual * total + 0.0, np.nan)
-    binding = has_cap & (total > FLOW_TOL) & (np.nan_to_num(share) >= cap - SHARE_TOL)
+    cap[has_cap] = ix.numbers.china_cap[rows]
+    marginal = np.full(n, np.nan)
+    if marginals is not None and "china_cap" in marginals:
+        marginal[has_cap] = marginals["china_cap"][rows] + 0.0
+    elif ix.size("caps"):
+        # d objective / d cap = dual * S (the row is sum (inside - cap) x <= 0); per percentage point: / 100
+        dual = row_dual[lp.rows("china_cap")][rows] if row_dual is not None else np.zeros(len(rows))
+        marginal[has_cap] = 0.01 * dual * total[has_cap] + 0.0
+    bind = np.zeros(n, dtype=bool)
+    if binding is None and ix.size("caps"):
+        binding = (np.nan_to_num(share[has_cap]) >= cap[has_cap] - 1e-6) & (total[has_cap] > FLOW_TOL)
+        bind[has_cap] = binding
+    elif binding is not None and len(rows):
+        bind[has_cap] = binding[rows]
     out = g["grid"].copy()
     out["china_share"] = share
     out["china_cap"] = cap
-    out["binding"] = binding
+    out["binding"] = bind
     out["marginal_cost"] = marginal
     return out
 
 
-def shortfalls_table(lp: LP, u: np.ndarray) -> pd.DataFrame:
-    n = lp.index.keys["needs"]  # sorted by commodity, period, country; the sheet wants period first
-    order = lp.index.structural("results.needs_order", lambda: np.lexsort(
+def shortfalls_table(lp: LP, u: np.ndarray, units: pd.Series | None = None) -> pd.DataFrame:
+    ix = lp.index
+    n = ix.keys["needs"]  # sorted by commodity, period, country; the sheet wants period first
+    order = ix.structural("results.needs_order", lambda: np.lexsort(
         [n[c].to_numpy() for c in ("country", "commodity", "period")]))
     sel = order[u[order] > FLOW_TOL]
-    return pd.DataFrame({c: n[c].to_numpy()[sel] for c in ("period", "commodity", "country")} | {"quantity": u[sel]})
+    out = pd.DataFrame({c: n[c].to_numpy()[sel] for c in ("period", "commodity", "country")} | {"quantity": u[sel]})
+    out["unit"] = _unit_of(_or_empty(units), out["commodity"].to_numpy())
+    penalty = np.asarray(ix.numbers.need_penalty, dtype=float)[sel]
+    out["penalty"] = penalty
+    out["value"] = u[sel] * penalty
+    return out
 
 
-def capacity_table(lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.DataFrame:
-    """Use of every Supply row and the value of one more unit of its capacity (the shadow price)."""
+def capacity_table(lp: LP, sol: Solution, units: pd.Series | None = None, binding: np.ndarray | None = None,
+                   ranging=None) -> pd.DataFrame:
+    """Use of every Supply row, the value of one more unit of its capacity (the shadow price) and
+    what an unused supplier's cost must fall by to enter; with ranging, the basis ranges."""
+    from model.report.sensitivity import cost_cut_to_enter
+
+    x = sol.x[lp.cols("flow")]
+    row_dual = sol.row_dual
     s = lp.index.supply
     used = np.bincount(lp.index.flows["supply_id"].to_numpy(), weights=x, minlength=len(s))
     out = s[["period", "commodity", "country", "capacity", "unit_cost"]].copy()
@@ -247,15 +402,106 @@ def capacity_table(lp: LP, x: np.ndarray, row_dual: np.ndarray | None) -> pd.Dat
     out["utilisation"] = np.where(out["capacity"] > 0, used / out["capacity"].where(out["capacity"] > 0, 1), np.nan)
     dual = row_dual[lp.rows("capacity")] if row_dual is not None else np.full(len(s), np.nan)
     out["shadow_price"] = -dual + 0.0  # objective saved per extra unit of capacity (>= 0)
+    out["cost_cut_to_enter"] = cost_cut_to_enter(lp, sol) if sol.col_dual is not None else np.nan
+    nan = np.full(len(s), np.nan)
+    for col, attr in (("capacity_decrease", "capacity_decrease"), ("capacity_increase", "capacity_increase"),
+                      ("cost_decrease", "cost_decrease"), ("cost_increase", "cost_increase")):
+        values = getattr(ranging, attr) if ranging is not None else nan
+        out[col] = np.where(np.isinf(values), np.nan, values)
+    out["unit"] = _unit_of(_or_empty(units), out["commodity"].to_numpy())
+    out["binding"] = binding if binding is not None else (out["utilisation"] >= 1 - 1e-9).to_numpy()
     return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
 
 
-def prices_table(lp: LP, row_dual: np.ndarray | None) -> pd.DataFrame:
-    """Marginal cost of one more unit delivered at each destination (the balance duals)."""
+def prices_table(lp: LP, row_dual: np.ndarray | None, units: pd.Series | None = None,
+                 prices=None) -> pd.DataFrame:
+    """Cost of one more unit delivered at each destination: the balance dual where it holds for a
+    whole unit (HiGHS ranging), else re-solved (`prices`, model/solve/marginals.py)."""
     n = lp.index.needs
     out = n[["period", "commodity", "country", "quantity"]].rename(columns={"quantity": "demand"}).copy()
-    out["marginal_cost"] = row_dual[lp.rows("balance")] + 0.0 if row_dual is not None else np.nan
+    dual = row_dual[lp.rows("balance")] + 0.0 if row_dual is not None else np.full(len(n), np.nan)
+    if prices is not None:
+        out["marginal_cost"] = prices.marginal_cost
+        saving, note = prices.marginal_saving, prices.note
+    else:
+        out["marginal_cost"] = dual
+        saving = np.where(out["demand"].to_numpy(dtype=float) >= 1, dual, np.nan)
+        note = np.full(len(n), "dual (not checked against a re-solve)", dtype=object)
+    out["unit"] = _unit_of(_or_empty(units), out["commodity"].to_numpy())
+    out["marginal_saving"] = saving
+    out["dual"] = dual
+    out["note"] = note
     return out.sort_values(["period", "commodity", "country"]).reset_index(drop=True)
+
+
+def flow_sensitivity_table(lp: LP, sol: Solution, units: pd.Series | None = None) -> pd.DataFrame:
+    """Every lane as Excel Solver reports a variable cell: final value, objective coefficient,
+    reduced cost, and the dual of its route limit (the reduced cost of a lane at its limit)."""
+    ix = lp.index
+    keys = ix.structural("results.flows", lambda: _flow_keys(ix))
+    order = keys["order"]
+    cols = lp.cols("flow")
+    x = sol.x[cols][order]
+    rc = sol.col_dual[cols][order] + 0.0 if sol.col_dual is not None else np.full(len(order), np.nan)
+    rc = np.where(np.abs(rc) <= 1e-9, 0.0, rc)
+    limit = np.asarray(lp.upper[cols], dtype=float)[order]
+    at_limit = np.isfinite(limit) & (x >= limit - 1e-9) & (limit > 0)
+    limit_dual = np.where(at_limit & (rc < 0), rc, 0.0)
+    note = np.where(limit == 0, "blocked: route limit 0",
+           np.where(at_limit & (rc < 0), "in use at its route limit: a higher limit saves -route_limit_dual",
+           np.where(x > FLOW_TOL, "in use",
+           np.where(rc == 0, "unused but tied: another least-cost plan may use it",
+                    "unused: must get reduced_cost cheaper to enter"))))
+    return pd.DataFrame({
+        "period": keys["period"], "commodity": keys["commodity"], "origin": keys["origin"],
+        "destination": keys["destination"], "quantity": np.where(x > FLOW_TOL, x, 0.0),
+        "unit": _unit_of(_or_empty(units), keys["commodity"]), "cost_per_unit": lp.c[cols][order],
+        "reduced_cost": rc, "route_limit": np.where(np.isfinite(limit), limit, np.nan),
+        "route_limit_dual": limit_dual + 0.0, "note": note,
+    })
+
+
+def overview_table(plan: Plan) -> pd.DataFrame:
+    """The front sheet's table: one row per commodity, every period together, in its own unit."""
+    data = plan.data
+    com = data["Commodities"]
+    codes = com["code"].to_numpy(dtype=object)
+    names = com["name"].where(com["name"].notna(), com["code"]).to_numpy(dtype=object) if "name" in com else codes
+    units = commodity_units(data)
+    shares = plan.tables["Shares"]
+    china = plan.tables["ChinaShare"]
+    flows = plan.tables["Flows"]
+    short = plan.tables["Shortfalls"]
+    by_source = shares.groupby(["commodity", "source"], sort=False)["quantity"].sum()
+    supply = shares.groupby("commodity")["quantity"].sum()
+    top = {}
+    for code, part in by_source.groupby(level=0, sort=False):
+        part = part.droplevel(0).sort_values(ascending=False, kind="stable")
+        total = float(part.sum())
+        top[code] = ", ".join(f"{src} {q / total:.0%}" for src, q in part.head(TOP_SOURCES).items() if total > 0)
+    ch = china.assign(china_q=china["china_share"].fillna(0.0))
+    # the China share over all periods = China's supply / all supply, from Shares (same denominators)
+    china_members = set(plan.lp.index.keys["flows"].loc[plan.lp.index.key("flows", "china_origin"), "origin"])
+    china_q = shares[shares["source"].isin(china_members)].groupby("commodity")["quantity"].sum()
+    cap = ch.groupby("commodity")["china_cap"].max()
+    caps_binding = ch.groupby("commodity")["binding"].sum()
+    shortfall = short.groupby("commodity")["quantity"].sum() if len(short) else pd.Series(dtype=float)
+    cost = flows.groupby("commodity")["cost"].sum() if len(flows) else pd.Series(dtype=float)
+    sup = supply.reindex(codes).fillna(0.0).to_numpy()
+    out = pd.DataFrame({
+        "commodity": codes, "name": names, "unit": _unit_of(units, codes), "supply": sup,
+        "top_sources": [top.get(c, "") for c in codes],
+        "china_share": np.where(sup > FLOW_TOL, china_q.reindex(codes).fillna(0.0).to_numpy() / np.where(
+            sup > 0, sup, 1.0), np.nan),
+        "china_cap": cap.reindex(codes).to_numpy(dtype=float),
+        "caps_binding": caps_binding.reindex(codes).fillna(0).to_numpy(dtype=np.int64),
+        "shortfall": shortfall.reindex(codes).fillna(0.0).to_numpy(dtype=float),
+        "cost_bn": cost.reindex(codes).fillna(0.0).to_numpy(dtype=float),
+    })
+    return out
+
+
+TOP_SOURCES = 4  # sources named per commodity on the Overview
 
 
 @functools.cache
@@ -266,19 +512,65 @@ def _version(package: str) -> str:
         return "unknown"
 
 
+def safe_text(value: object) -> str:
+    """Text that any .xlsx can hold: undecodable bytes of a file name (surrogate escapes) and
+    control characters are written as backslash escapes instead of failing or vanishing."""
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if (c >= " " or c in "\t") and not 0xD800 <= ord(c) <= 0xDFFF and c not in "\ufffe\uffff"
+                   else f"\\x{ord(c):02x}" for c in text)
+
+
+DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "cost_of_china_caps",
+                    "china_caps_binding", "shortfalls", "currency")
+
+
 def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dict, extra: dict,
                   created: str) -> pd.DataFrame:
+    """Decision figures first (status, objective, total_cost, shortfall_value, cost_of_china_caps,
+    caps binding), run details after; each metric with its unit and meaning (model/schema.py)."""
     st = data.settings
     m, n = lp.shape
-    rows = [
-        ("status", str(plan.status)),
-        ("total_cost", plan.total_cost),
-        ("objective", plan.objective),
-        ("dual_objective", plan.dual_objective),
+    extra = dict(extra)
+    china = plan.tables["ChinaShare"] if plan.has_plan else pd.DataFrame()
+    short = plan.tables["Shortfalls"] if plan.has_plan else pd.DataFrame()
+    decision = {
+        "status": str(plan.status),
+        "objective": plan.objective,
+        "total_cost": plan.total_cost,
+        "shortfall_value": plan.shortfall_value,
+        "cost_of_china_caps": extra.pop("cost_of_china_caps", None),
+        "china_caps_binding": int(china["binding"].sum()) if len(china) else 0,
+        "shortfalls": len(short),
+        "currency": st.currency,
+    }
+    if decision["cost_of_china_caps"] is None:
+        del decision["cost_of_china_caps"]
+    rows = [*decision.items()]
+    if "objective_without_china_caps" in extra:
+        rows.append(("objective_without_china_caps", extra.pop("objective_without_china_caps")))
+    rows += [
+        ("risk_cost", parts["risk_cost"]),
+        ("production_cost", parts["production_cost"]),
+        ("route_cost", parts["route_cost"]),
+        ("shortfall_penalty_cost", parts["shortfall_penalty_cost"]),
         ("shortfall_total", plan.shortfall_total),
-        *parts.items(),
-        ("currency", st.currency),
-        ("input_file", data.source),
+        ("dual_objective", plan.dual_objective),
+    ]
+    ctx = getattr(plan, "context", None)
+    if ctx is not None and ctx.an.rows == "decisive" and plan.has_plan:
+        for name in ("Capacity", "Sensitivity", "FlowSensitivity"):
+            if name in plan.tables:
+                plan.tables[name]  # noqa: B018 - built now so its left-out count is known
+        parts_text = [f"{sheet} {kept:,} of {total:,} rows" for sheet, (kept, total) in ctx.left_out.items()
+                      if kept < total]
+        rows.append(("detail", "decisive rows only" + (f" ({'; '.join(parts_text)})" if parts_text else "")
+                     + ": used or binding capacities, every limit, lanes in use or at a limit, "
+                     "marginal suppliers; delivered costs are on Prices; `--detail full` writes every row"))
+    if ctx is not None and "Sensitivity" in plan.tables:
+        plan.tables["Sensitivity"]  # noqa: B018 - built now (once) so its time is known
+        extra["sensitivity_seconds"] = round(ctx.sensitivity_seconds or 0.0, 4)
+    rows += [
+        ("input_file", safe_text(data.source)),
         ("input_sha256", data.sha256),
         ("solver", f"HiGHS {_version('highspy')} via highspy"),
         ("solver_status", sol.model_status),
@@ -297,4 +589,8 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         *extra.items(),
         ("created", created),
     ]
-    return pd.DataFrame(rows, columns=["metric", "value"])
+    cur = st.currency
+    meta = [SUMMARY_METRICS.get(k, ("number", "", "")) for k, _ in rows]
+    unit = [(mt[1].replace("currency", cur) if mt[1] else "") for mt in meta]
+    return pd.DataFrame({"metric": [k for k, _ in rows], "value": [v for _, v in rows], "unit": unit,
+                         "meaning": [mt[2] for mt in meta]})

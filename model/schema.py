@@ -338,12 +338,12 @@ NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
     "integer": "#,##0",
     "period": "0",
-    "quantity": "#,##0.##",
+    "quantity": "[>=100]#,##0;[<=-100]-#,##0;#,##0.00",
     "money": "#,##0",
     "money_bn": '#,##0.0,,,"bn"',
-    "per_unit": "#,##0.00",
+    "per_unit": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
     "share": "0.0%",
-    "number": "#,##0.####",
+    "number": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
     "flag": "General",
 }
 
@@ -393,37 +393,253 @@ def declare(*sheets: OutputSheet) -> None:
 
 
 # --- plan sheets: written by `solve` (and as `Plan ...` sheets by write-back) ----------------
-# (declared below the legacy OUTPUT_SHEETS mapping while it is being replaced)
 
+_Q = "Commodities.unit"  # quantities are in their commodity's unit
+_period = OutputColumn("period", "Year.", "period")
+_commodity_out = OutputColumn("commodity", "Commodity code.", "text")
+_unit_out = OutputColumn("unit", "Unit of every quantity on this row (Commodities.unit).", "text")
 
-# Output workbook contract: analysts build formulas and pivots on these names.
-OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = {
-    "Summary": ("Run status, costs and provenance.", {
-        "metric": "What is measured.",
-        "value": "Its value.",
-    }),
-    "Flows": ("Every non-zero flow of the plan.", {
-        "period": "Year.", "commodity": "Commodity code.", "origin": "Supplying country.",
-        "destination": "Receiving country.", "quantity": "Units shipped.",
-        "unit_cost": "Production cost per unit at the origin.", "route_cost": "Route cost per unit.",
-        "cost": "quantity x (unit_cost + route_cost).",
-    }),
-    "Shares": ("Each source country's share of supply to non-China destinations.", {
-        "period": "Year.", "commodity": "Commodity code.", "source": "Supplying country.",
-        "quantity": "Units supplied to non-China destinations.", "share": "Share of that supply (0-1).",
-    }),
-    "ChinaShare": ("China group's share against its cap.", {
-        "period": "Year.", "commodity": "Commodity code.",
-        "china_share": "China group's share of supply to non-China destinations (0-1).",
-        "china_cap": "The cap (blank: none).", "binding": "TRUE where the cap limits the plan.",
-        "marginal_cost": "Objective change if the cap is raised by one percentage point "
-                         "(negative: loosening the cap saves this much).",
-    }),
-    "Shortfalls": ("Demand the plan cannot meet.", {
-        "period": "Year.", "commodity": "Commodity code.", "country": "Destination.",
-        "quantity": "Units not supplied.",
-    }),
+# Summary metrics: name -> (format, unit, meaning). Decision figures first, run details after;
+# names are never renamed (analysts look them up). The writer formats each value by its metric.
+SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
+    "status": ("text", "", "optimal, optimal_with_shortfall or suboptimal (docs/solver_outcomes.md)."),
+    "objective": ("money", "currency", "What the plan minimises: total_cost + shortfall_value + risk_cost."),
+    "total_cost": ("money", "currency", "Production and route cost of the plan (no penalties)."),
+    "shortfall_value": ("money", "currency", "Unmet demand valued at its shortfall penalty."),
+    "cost_of_china_caps": ("money", "currency", "Objective with the China caps minus objective without "
+                           "them (one extra solve; the caps interact, so not the sum of marginals)."),
+    "china_caps_binding": ("integer", "count", "(period, commodity) pairs whose China share is at its cap."),
+    "shortfalls": ("integer", "count", "(period, commodity, destination) rows with unmet demand."),
+    "currency": ("text", "", "Currency of every cost (Settings.currency)."),
+    "objective_without_china_caps": ("money", "currency", "The objective with every China cap lifted."),
+    "risk_cost": ("money", "currency", "Risk term: risk_weight x risk x flow."),
+    "production_cost": ("money", "currency", "Sum of quantity x unit_cost."),
+    "route_cost": ("money", "currency", "Sum of quantity x route cost."),
+    "shortfall_penalty_cost": ("money", "currency", "Same as shortfall_value (kept for compatibility)."),
+    "shortfall_total": ("number", "mixed units", "Sum of unmet quantities across commodities: adds different "
+                        "units, so read Shortfalls per commodity instead (kept for compatibility)."),
+    "dual_objective": ("money", "currency", "The dual bound HiGHS proved (equals objective when optimal)."),
+    "detail": ("text", "", "What the detail sheets hold (--detail)."),
+    "input_file": ("text", "", "The workbook solved."),
+    "input_sha256": ("text", "", "SHA-256 of the input file."),
+    "solver": ("text", "", "Solver and interface."),
+    "solver_status": ("text", "", "HiGHS model status."),
+    "pyomo_version": ("text", "", "Pyomo version (the reference statement of the model)."),
+    "tool_version": ("text", "", "Version of this tool."),
+    "solve_seconds": ("number", "s", "HiGHS time."),
+    "build_seconds": ("number", "s", "Time to build the LP."),
+    "marginals": ("text", "", "How marginal costs of share limits were found."),
+    "marginals_seconds": ("number", "s", "Time for the marginal re-solves."),
+    "prices_seconds": ("number", "s", "Time for the Prices re-solves at degenerate destinations."),
+    "sensitivity_seconds": ("number", "s", "Time to build the Sensitivity sheets."),
+    "ranging_seconds": ("number", "s", "Time for HiGHS ranging (--ranging)."),
+    "ranging_note": ("text", "", "Whether the basis is degenerate (ranges not unique)."),
+    "alternate_optima_seconds": ("number", "s", "Time for --alternate-optima."),
+    "alternate_optima_tolerance": ("text", "", "Objective tolerance of an alternate optimum."),
+    "simplex_iterations": ("integer", "count", "Simplex iterations."),
+    "variables": ("integer", "count", "LP columns."),
+    "constraints": ("integer", "count", "LP rows."),
+    "periods": ("text", "", "Periods of the plan."),
+    "strict_no_shortfall": ("flag", "", "TRUE with --no-shortfall."),
+    "setting china_group": ("text", "", "Settings.china_group."),
+    "setting unlisted_routes": ("text", "", "Settings.unlisted_routes."),
+    "setting risk_weight": ("number", "currency/unit", "Settings.risk_weight."),
+    "setting shortfall_penalty": ("number", "currency/unit", "Settings.shortfall_penalty."),
+    "setting time_limit_s": ("number", "s", "Settings.time_limit_s."),
+    "created": ("text", "", "When the plan was written (UTC)."),
 }
+
+_ranging_cols = (
+    OutputColumn("capacity_decrease", "With --ranging: allowable capacity decrease keeping the basis.",
+                 "quantity", _Q),
+    OutputColumn("capacity_increase", "With --ranging: allowable capacity increase keeping the basis "
+                 "(blank: any).", "quantity", _Q),
+    OutputColumn("cost_decrease", "With --ranging: allowable unit-cost decrease keeping the basis "
+                 "(blank: any).", "per_unit", "currency/unit"),
+    OutputColumn("cost_increase", "With --ranging: allowable unit-cost increase keeping the basis "
+                 "(blank: any).", "per_unit", "currency/unit"),
+)
+
+PLAN_SHEETS: tuple[OutputSheet, ...] = (
+    OutputSheet("Overview", "The plan on one screen: what it costs, what the China caps cost, what is "
+                "short and where each commodity comes from (top sources per commodity, all periods).", (
+        OutputColumn("commodity", "Commodity code.", "text"),
+        OutputColumn("name", "Commodity name.", "text"),
+        OutputColumn("unit", "Unit of the quantities on this row.", "text"),
+        OutputColumn("supply", "Supply to non-China destinations, all periods.", "quantity", _Q),
+        OutputColumn("top_sources", "Largest sources with their share of that supply.", "text"),
+        OutputColumn("china_share", "China group's share of that supply, all periods.", "share", "%"),
+        OutputColumn("china_cap", "The cap (blank: none).", "share", "%"),
+        OutputColumn("caps_binding", "Periods in which the China share is at its cap.", "integer", "count"),
+        OutputColumn("shortfall", "Unmet demand, all periods.", "quantity", _Q),
+        OutputColumn("cost_bn", "Production and route cost of this commodity, all periods.", "money_bn",
+                     "bn currency"),
+    ), row="one commodity"),
+    OutputSheet("Summary", "Run status, costs and provenance: decision figures first, run details after.", (
+        OutputColumn("metric", "What is measured (names never change).", "text"),
+        OutputColumn("value", "Its value, formatted per metric.", "number"),
+        OutputColumn("unit", "Its unit.", "text"),
+        OutputColumn("meaning", "What it means.", "text"),
+    ), row="one metric"),
+    OutputSheet("Flows", "Every non-zero flow of the plan.", (
+        _period, _commodity_out,
+        OutputColumn("origin", "Supplying country.", "text"),
+        OutputColumn("destination", "Receiving country.", "text"),
+        OutputColumn("quantity", "Units shipped.", "quantity", _Q),
+        _unit_out,
+        OutputColumn("unit_cost", "Production cost per unit at the origin.", "per_unit", "currency/unit"),
+        OutputColumn("route_cost", "Route cost per unit.", "per_unit", "currency/unit"),
+        OutputColumn("cost", "quantity x (unit_cost + route_cost).", "money", "currency"),
+    ), row="one (period, commodity, origin, destination) flow"),
+    OutputSheet("Shares", "Each source country's share of supply to non-China destinations.", (
+        _period, _commodity_out,
+        OutputColumn("source", "Supplying country.", "text"),
+        OutputColumn("quantity", "Units supplied to non-China destinations.", "quantity", _Q),
+        _unit_out,
+        OutputColumn("share", "Share of that supply.", "share", "%"),
+    ), row="one (period, commodity, source)"),
+    OutputSheet("ChinaShare", "China group's share against its cap.", (
+        _period, _commodity_out,
+        OutputColumn("china_share", "China group's share of supply to non-China destinations.", "share", "%"),
+        OutputColumn("china_cap", "The cap (blank: none).", "share", "%"),
+        OutputColumn("binding", "TRUE where the share is at its cap (the same test as Sensitivity and the "
+                     "printout).", "flag"),
+        OutputColumn("marginal_cost", "Objective change if the cap is raised by one percentage point "
+                     "(negative: loosening the cap saves this much); re-solved, not a dual.", "money",
+                     "currency per percentage point"),
+    ), row="one (period, commodity)"),
+    OutputSheet("Shortfalls", "Demand the plan cannot meet.", (
+        _period, _commodity_out,
+        OutputColumn("country", "Destination.", "text"),
+        OutputColumn("quantity", "Units not supplied.", "quantity", _Q),
+        _unit_out,
+        OutputColumn("penalty", "Shortfall penalty per unit.", "per_unit", "currency/unit"),
+        OutputColumn("value", "quantity x penalty (part of the objective).", "money", "currency"),
+    ), row="one (period, commodity, destination) with unmet demand"),
+    OutputSheet("Capacity", "Use of the Supply rows and the value of more capacity.", (
+        _period, _commodity_out,
+        OutputColumn("country", "Supplying country.", "text"),
+        OutputColumn("capacity", "Capacity (Supply sheet).", "quantity", _Q),
+        OutputColumn("unit_cost", "Unit cost (Supply sheet).", "per_unit", "currency/unit"),
+        OutputColumn("used", "Units the plan takes.", "quantity", _Q),
+        OutputColumn("utilisation", "used / capacity.", "share", "%"),
+        OutputColumn("shadow_price", "Objective saved by one more unit of capacity (where to invest).",
+                     "per_unit", "currency/unit"),
+        OutputColumn("cost_cut_to_enter", "Unused suppliers: unit-cost cut needed to enter the plan.",
+                     "per_unit", "currency/unit"),
+        *_ranging_cols,
+        _unit_out,
+        OutputColumn("binding", "TRUE where the capacity is used up.", "flag"),
+    ), row="one Supply row (by default: used, binding or marginal suppliers; --detail full: all)"),
+    OutputSheet("Prices", "Marginal cost of supply at each destination.", (
+        _period, _commodity_out,
+        OutputColumn("country", "Destination.", "text"),
+        OutputColumn("demand", "Demand (Demand sheet; 0 for recipe inputs only).", "quantity", _Q),
+        OutputColumn("marginal_cost", "Objective change for one more unit of demand here.", "per_unit",
+                     "currency/unit"),
+        _unit_out,
+        OutputColumn("marginal_saving", "Objective saved by one unit less demand here; differs from "
+                     "marginal_cost only where the optimum is degenerate.", "per_unit", "currency/unit"),
+        OutputColumn("dual", "The balance row's dual as HiGHS reports it.", "per_unit", "currency/unit"),
+        OutputColumn("note", "How marginal_cost was found (dual, or re-solved where the dual does not "
+                     "hold for a whole unit).", "text"),
+    ), row="one (period, commodity, destination) need"),
+    OutputSheet("Sensitivity", "What each limit costs and each input is worth at the optimum. SIGN "
+                "CONVENTION: cost_change is the change in the objective when `value` is RAISED by one "
+                "unit (one percentage point for shares); negative = the plan gets cheaper.", (
+        OutputColumn("measure", "China cap, share maximum/minimum (ShareLimits), capacity, unit cost (a "
+                     "Supply row), delivered cost (a destination's demand).", "text"),
+        _period, _commodity_out,
+        OutputColumn("country", "Source (caps, limits, supply) or destination (delivered cost).", "text"),
+        OutputColumn("limit_row", "Row of the input sheet the limit comes from.", "integer"),
+        OutputColumn("value", "The input as given: cap or limit (share), capacity, unit cost or demand.",
+                     "number", "see quantity_unit"),
+        OutputColumn("level", "What the plan does: share reached, capacity used, or demand.", "number",
+                     "see quantity_unit"),
+        OutputColumn("cost_change", "Objective change per +1 unit (per +1 percentage point for shares) of "
+                     "value. Capacity: minus the value of one more unit. Unit cost: the quantity shipped. "
+                     "Delivered cost: the marginal cost of supply at the destination.", "per_unit",
+                     "see unit"),
+        OutputColumn("unit", "Unit of cost_change.", "text"),
+        OutputColumn("cost_cut_to_enter", "Unused suppliers: how much their unit cost must fall before "
+                     "they enter the plan (smallest reduced cost over their routes).", "per_unit",
+                     "currency/unit"),
+        OutputColumn("allowable_decrease", "With --ranging: how far value can fall before the optimal "
+                     "basis changes (blank: no limit).", "number"),
+        OutputColumn("allowable_increase", "With --ranging: how far value can rise before the optimal "
+                     "basis changes (blank: no limit).", "number"),
+        OutputColumn("note", "The row in words.", "text"),
+        OutputColumn("quantity_unit", "Unit of value and level: % for shares, else Commodities.unit "
+                     "(currency/unit for unit cost).", "text"),
+        OutputColumn("binding", "TRUE where the limit is at its bound (one definition for every sheet).",
+                     "flag"),
+    ), row="one limit or input (by default: every limit, used or marginal suppliers, delivered costs left to Prices; --detail full: all)"),
+    OutputSheet("FlowSensitivity", "Every lane as Excel Solver's sensitivity report shows a variable cell: "
+                "its final value, its cost, its reduced cost and the dual of its route limit.", (
+        _period, _commodity_out,
+        OutputColumn("origin", "Supplying country.", "text"),
+        OutputColumn("destination", "Receiving country.", "text"),
+        OutputColumn("quantity", "Final value: units shipped.", "quantity", _Q),
+        _unit_out,
+        OutputColumn("cost_per_unit", "Objective coefficient: unit cost + route cost + risk term.",
+                     "per_unit", "currency/unit"),
+        OutputColumn("reduced_cost", "Objective change per unit forced onto this lane (0 for lanes in use "
+                     "below their limit; > 0: how much cheaper it must get to be used).", "per_unit",
+                     "currency/unit"),
+        OutputColumn("route_limit", "Routes.max_quantity (blank: no limit).", "quantity", _Q),
+        OutputColumn("route_limit_dual", "Objective change per +1 unit of route limit (< 0: the limit "
+                     "binds and loosening it saves).", "per_unit", "currency/unit"),
+        OutputColumn("note", "The lane in words.", "text"),
+    ), row="one lane (by default: lanes in use or at their route limit; --detail full: every lane)"),
+    OutputSheet("AlternateOptima", "With --alternate-optima: the least and most each source can supply to "
+                "non-China destinations among plans costing no more than the optimum (tolerance in the "
+                "Summary).", (
+        _period, _commodity_out,
+        OutputColumn("source", "Supplying country.", "text"),
+        OutputColumn("quantity", "What this plan supplies.", "quantity", _Q),
+        OutputColumn("share", "This plan's share.", "share", "%"),
+        OutputColumn("min_quantity", "Least supply at optimal cost.", "quantity", _Q),
+        OutputColumn("max_quantity", "Most supply at optimal cost.", "quantity", _Q),
+        OutputColumn("min_share", "Share when supplying the least.", "share", "%"),
+        OutputColumn("max_share", "Share when supplying the most.", "share", "%"),
+        OutputColumn("forced", "TRUE: every least-cost plan uses this amount; FALSE: a tie, other "
+                     "least-cost plans differ.", "flag"),
+        OutputColumn("note", "The row in words.", "text"),
+    ), row="one (period, commodity, source)"),
+    OutputSheet("Infeasibility", "Strict mode (--no-shortfall) only: what cannot be covered and which "
+                "input rows conflict.", (
+        OutputColumn("kind", "cannot_cover or in_conflict.", "text"),
+        OutputColumn("constraint", "Constraint family.", "text"),
+        OutputColumn("sheet", "Input sheet.", "text"),
+        OutputColumn("row", "Excel row.", "integer"),
+        _commodity_out, _period,
+        OutputColumn("country", "Country.", "text"),
+        OutputColumn("quantity", "Quantity involved.", "quantity", _Q),
+        OutputColumn("method", "HiGHS IIS or elastic re-solve.", "text"),
+        OutputColumn("detail", "The input value in words.", "text"),
+        OutputColumn("explanation", "The finding in words.", "text"),
+    ), row="one finding"),
+    OutputSheet("Charts", "Charts with one unit each: supply shares by source per commodity, and the China "
+                "share against its cap per period (native Excel charts; their data are the cells from "
+                "column N).", (), row=""),
+    OutputSheet("README", "Every sheet and column of this output in words (generated from model/schema.py).", (
+        OutputColumn("sheet", "Sheet.", "text"),
+        OutputColumn("column", "Column.", "text"),
+        OutputColumn("meaning", "Meaning.", "text"),
+        OutputColumn("unit", "Unit, or where it comes from.", "text"),
+    ), row="one sheet or column"),
+)
+declare(*PLAN_SHEETS)
+
+
+def plan_sheet_help() -> dict[str, tuple[str, dict[str, str]]]:
+    """The legacy mapping {sheet: (help, {column: help})} derived from the declarations."""
+    return {s.name: (s.help, {c.name: c.help for c in s.columns}) for s in PLAN_SHEETS
+            if s.name not in ("Charts", "README")}
+
+
+# Legacy name kept for importers (write-back, docs): derived from OUTPUTS, never typed twice.
+OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = plan_sheet_help()
 
 
 # --- batch sheets: written by `batch`, `frontier`, `stress`, `montecarlo` --------------------

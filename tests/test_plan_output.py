@@ -36,7 +36,7 @@ def test_charts_are_native_and_read_real_cells(written):
         names = z.namelist()
     assert "xl/charts/chart1.xml" in names and "xl/charts/chart2.xml" in names
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames[:2] == ["Summary", "Charts"]  # seen first, without reading docs
+    assert wb.sheetnames[:3] == ["Overview", "Summary", "Charts"]  # seen first, without reading docs
     ws = wb["Charts"]
     assert len(ws._charts) == 2
     # every series reference points at cells on the Charts sheet that hold numbers

@@ -101,7 +101,7 @@ def test_write_back_adds_plan_sheets_and_keeps_every_input(tmp_path: Path):
     wb = openpyxl.load_workbook(path)
     plan_sheets = [t for t in wb.sheetnames if t.startswith(PREFIX)]
     assert (
-        plan_sheets[0] == "Plan Summary"
+        plan_sheets[0] == "Plan Overview"
         and "Plan Flows" in plan_sheets
         and plan_sheets[-1] == README_SHEET
     )

@@ -1,89 +1,74 @@
-"""The analyst's reading aids on a plan workbook: a README sheet and highlights.
+"""The analyst's reading aids on a plan workbook: the Overview's headline block, highlights,
+charts and a README sheet generated from the declarations in model/schema.py.
 
-Charts and the Sensitivity sheet hook in here too, so `write_plan` stays one call.
+Everything here reads the tables; nothing rewrites them. `write_plan` stays one call.
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 
-from model.schema import OUTPUT_SHEETS
+from model.formulation.families import FAMILIES, SHARE_FAMILIES
+from model.io.writer import OVERVIEW_ROWS
+from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
 
 AT_CAP = PatternFill("solid", fgColor="F8CBAD")  # orange: a China share at its cap
 SHORT = PatternFill("solid", fgColor="FF9999")  # red: unmet demand
 FULL = PatternFill("solid", fgColor="FFE699")  # yellow: capacity used up
 
 
-# help for sheets and columns that the report layer adds (model/report/sensitivity.py, charts.py)
-EXTRA_HELP: dict[str, tuple[str, dict[str, str]]] = {
-    "Sensitivity": (
-        "What each limit costs and each input is worth at the optimum. SIGN CONVENTION: cost_change "
-        "is the change in the objective when `value` is RAISED by one unit (one percentage point for "
-        "shares); negative = the plan gets cheaper.", {
-            "measure": "China cap, share maximum/minimum (ShareLimits), capacity, unit cost (a Supply "
-                       "row), delivered cost (a destination's demand).",
-            "period": "Year.", "commodity": "Commodity code.",
-            "country": "Source (caps, limits, supply) or destination (delivered cost).",
-            "limit_row": "Row of the input sheet the limit comes from.",
-            "value": "The input as given: cap or limit (share), capacity, unit cost or demand.",
-            "level": "What the plan does: share reached, capacity used, or demand.",
-            "cost_change": "Objective change per +1 unit (per +1 percentage point for shares) of value. "
-                           "Capacity: minus the value of one more unit. Unit cost: the quantity shipped. "
-                           "Delivered cost: the marginal cost of supply at the destination.",
-            "unit": "Unit of cost_change.",
-            "cost_cut_to_enter": "Unused suppliers: how much their unit cost must fall before they enter "
-                                 "the plan (smallest reduced cost over their routes).",
-            "allowable_decrease": "With --ranging: how far value can fall before the optimal basis "
-                                  "changes (blank: no limit). Not unique when the Summary's ranging_note "
-                                  "says the basis is degenerate.",
-            "allowable_increase": "With --ranging: how far value can rise before the optimal basis "
-                                  "changes (blank: no limit).",
-            "note": "The row in words.",
-        }),
-    "AlternateOptima": (
-        "With --alternate-optima: the least and most each source can supply to non-China destinations "
-        "among plans costing no more than the optimum (tolerance in the Summary).", {
-            "period": "Year.", "commodity": "Commodity code.", "source": "Supplying country.",
-            "quantity": "What this plan supplies.", "share": "This plan's share.",
-            "min_quantity": "Least supply at optimal cost.", "max_quantity": "Most supply at optimal cost.",
-            "min_share": "Share when supplying the least.", "max_share": "Share when supplying the most.",
-            "forced": "TRUE: every least-cost plan uses this amount; FALSE: a tie, other least-cost "
-                      "plans differ.",
-            "note": "The row in words.",
-        }),
-    "Capacity": ("Use of every Supply row and the value of more capacity.", {
-        "period": "Year.", "commodity": "Commodity code.", "country": "Supplying country.",
-        "capacity": "Capacity (Supply sheet).", "unit_cost": "Unit cost (Supply sheet).",
-        "used": "Units the plan takes.", "utilisation": "used / capacity.",
-        "shadow_price": "Objective saved by one more unit of capacity (where to invest).",
-        "cost_cut_to_enter": "Unused suppliers: unit-cost cut needed to enter the plan.",
-        "capacity_decrease": "With --ranging: allowable capacity decrease keeping the basis.",
-        "capacity_increase": "With --ranging: allowable capacity increase keeping the basis (blank: any).",
-        "cost_decrease": "With --ranging: allowable unit-cost decrease keeping the basis (blank: any).",
-        "cost_increase": "With --ranging: allowable unit-cost increase keeping the basis (blank: any).",
-    }),
-    "Prices": ("Marginal cost of supply at each destination.", {
-        "period": "Year.", "commodity": "Commodity code.", "country": "Destination.",
-        "demand": "Demand (Demand sheet; 0 for recipe inputs only).",
-        "marginal_cost": "Objective change for one more unit of demand here (the balance dual).",
-    }),
-    "Charts": ("Supply by source per commodity and China share against its cap (native Excel charts; "
-               "their data are the cells from column N).", {}),
-}
-
-PERCENT_MEASURES = ("China cap", "share maximum", "share minimum")
+PERCENT_MEASURES = tuple(FAMILIES[f].label for f in SHARE_FAMILIES)  # rows whose value is a share
 
 
 def decorate_plan(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
-    from model.report.charts import add_charts
+    from model.io.charts import add_charts
 
+    headline(wb, tables)
     highlight(wb, tables)
     format_sensitivity(wb, tables)
     add_charts(wb, tables)
     add_readme(wb, tables)
+
+
+HEADLINES = (  # (label, Summary metric, format) on the Overview, in bn of the currency
+    ("Plan cost (objective)", "objective", "money_bn"),
+    ("Production and route cost", "total_cost", "money_bn"),
+    ("Unmet demand, valued at its penalty", "shortfall_value", "money_bn"),
+    ("What the China caps cost together", "cost_of_china_caps", "money_bn"),
+    ("China caps at their limit ((period, commodity) pairs)", "china_caps_binding", "integer"),
+    ("Places with unmet demand", "shortfalls", "integer"),
+)
+
+
+def headline(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
+    """The Overview's first rows: what the plan costs, what the caps cost, what is short."""
+    if "Overview" not in wb.sheetnames or "Summary" not in tables:
+        return
+    ws = wb["Overview"]
+    summary = tables["Summary"].set_index("metric")["value"]
+    cur = str(summary.get("currency", ""))
+    ws.cell(row=1, column=1, value=f"The plan at a glance (status: {summary.get('status', '')}; money in bn "
+            f"{cur}; quantities per commodity in its own unit, all periods together)").font = Font(bold=True, size=13)
+    for i, (label, metric, fmt) in enumerate(HEADLINES, start=2):
+        if metric not in summary.index:
+            continue
+        ws.cell(row=i, column=1, value=label).font = Font(bold=True)
+        value = summary[metric]
+        cell = ws.cell(row=i, column=4, value=float(value) if fmt != "integer" else int(value))
+        cell.number_format = NUMBER_FORMATS[fmt]
+        if fmt == "money_bn":
+            ws.cell(row=i, column=5, value=cur)
+    ws.page_setup.orientation = "landscape"  # the front sheet prints on one page wide
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.cell(row=OVERVIEW_ROWS - 1, column=1, value="Where each commodity comes from (top sources by share of "
+            "supply to non-China destinations); Charts has the shares by period.").font = Font(italic=True)
 
 
 def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
@@ -92,6 +77,7 @@ def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
         "ChinaShare": ("binding", "=${col}2=TRUE", AT_CAP),
         "Shortfalls": ("quantity", "=${col}2>0", SHORT),
         "Capacity": ("utilisation", "=${col}2>=0.999999", FULL),
+        "Overview": ("shortfall", "=${col}{first}>0", SHORT),
         "Sensitivity": ("cost_change", "=AND(ISNUMBER(${col}2),${col}2<>0,$A2<>\"unit cost\","
                         "$A2<>\"delivered cost\")", AT_CAP),
     }
@@ -101,8 +87,10 @@ def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
             continue
         letter = _letter(table, column)
         last = _letter(table, table.columns[-1])
-        rng = f"A2:{last}{len(table) + 1}"
-        wb[sheet].conditional_formatting.add(rng, FormulaRule(formula=[formula.replace("{col}", letter)], fill=fill))
+        first = OVERVIEW_ROWS + 2 if sheet == "Overview" else 2
+        rng = f"A{first}:{last}{len(table) + first - 1}"
+        formula = formula.replace("{col}", letter).replace("{first}", str(first))
+        wb[sheet].conditional_formatting.add(rng, FormulaRule(formula=[formula], fill=fill))
 
 
 def _letter(table: pd.DataFrame, column: str) -> str:
@@ -112,24 +100,52 @@ def _letter(table: pd.DataFrame, column: str) -> str:
 
 
 def add_readme(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
-    """A last sheet that explains every sheet and column of this output."""
+    """A last sheet that explains every sheet and column of this output (from the declarations)."""
     ws = wb.create_sheet("README")
-    ws.append(["sheet", "column", "meaning"])
+    ws.append(["sheet", "column", "meaning", "unit"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
+    detail = readme_detail(tables)
     for sheet in [s for s in wb.sheetnames if s != "README"]:
-        help_text, columns = OUTPUT_SHEETS.get(sheet, ("", {}))
-        extra_text, extra_columns = EXTRA_HELP.get(sheet, ("", {}))
-        ws.append([sheet, "", help_text or extra_text])
+        spec = OUTPUTS.get(sheet)
+        ws.append([sheet, "", spec.help if spec is not None else "", ""])
+        if sheet in detail:
+            ws.append([sheet, "", detail[sheet], ""])
         for column in tables[sheet].columns if sheet in tables else []:
-            ws.append([sheet, str(column), columns.get(str(column)) or extra_columns.get(str(column), "")])
+            try:
+                col = spec.column(str(column)) if spec is not None else None
+            except KeyError:
+                col = None
+            ws.append([sheet, str(column), col.help if col is not None else "", col.unit if col is not None else ""])
+    if "Summary" in tables:
+        for metric in tables["Summary"]["metric"]:
+            fmt, unit, meaning = SUMMARY_METRICS.get(metric, ("", "", ""))
+            ws.append(["Summary", f"metric {metric}", meaning, unit])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
-    ws.column_dimensions["A"].width = 14
-    ws.column_dimensions["B"].width = 22
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 34
     ws.column_dimensions["C"].width = 100
+    ws.column_dimensions["D"].width = 24
+    ws.freeze_panes = "A2"
+
+
+def readme_detail(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Per sheet, what the default detail left out (from the Summary's `detail` metric)."""
+    if "Summary" not in tables:
+        return {}
+    s = tables["Summary"].set_index("metric")["value"]
+    text = str(s.get("detail", ""))
+    out = {}
+    for sheet in ("Capacity", "Sensitivity", "FlowSensitivity"):
+        found = re.search(rf"(?<![A-Za-z]){sheet} ([\d,]+ of [\d,]+ rows)", text)
+        if found:
+            part = found.group(1)
+            out[sheet] = (f"Left out by default: this sheet holds {part} (the rows that decide the plan); "
+                          "`sourcing solve --detail full` writes every row.")
+    return out
 
 
 def format_sensitivity(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:

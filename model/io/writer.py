@@ -16,22 +16,71 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from model.formulation.families import FAMILIES, SHARE_FAMILIES
 from model.io.atomic import write_atomically
+from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet
+
+OVERVIEW_ROWS = 9  # rows of the Overview's headline block (model/io/plan_style.py writes them)
 
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 
 SHARE_COLUMNS = {"share", "china_share", "china_cap", "min_share", "max_share", "utilisation"}
-INTEGER_COLUMNS = {"period", "row", "simplex_iterations", "variables", "constraints"}
+INTEGER_COLUMNS = {"row", "simplex_iterations", "variables", "constraints", "rank", "runs", "count"}
+MAX_WIDTH = 60
+PREFIXES = ("Plan ",)  # write-back names plan sheets "Plan <sheet>"
+TABLE_START_ROW = {"Overview": OVERVIEW_ROWS + 1}  # the front sheet's headline block sits above its table
+
+
+def declaration(title: str) -> OutputSheet | None:
+    """The declared output sheet behind a sheet title (write-back's `Plan ...` titles included)."""
+    if title in OUTPUTS:
+        return OUTPUTS[title]
+    for prefix in PREFIXES:
+        if title.startswith(prefix) and title[len(prefix):] in OUTPUTS:
+            return OUTPUTS[title[len(prefix):]]
+    return None
 
 
 def number_format(column: str) -> str:
+    """Fallback for undeclared tables only (declared ones format by OutputColumn.format)."""
     if column in SHARE_COLUMNS or column.startswith("share_") or column.endswith("_share"):
-        return "0.0%"
-    if column in INTEGER_COLUMNS:
-        return "0"
-    return "#,##0.00"
+        return NUMBER_FORMATS["share"]
+    if column in INTEGER_COLUMNS or column.endswith("_rank") or column.startswith("n_"):
+        return NUMBER_FORMATS["integer"]
+    if column == "period":
+        return NUMBER_FORMATS["period"]
+    return NUMBER_FORMATS["number"]
+
+
+def column_formats(table: pd.DataFrame, spec: OutputSheet | None) -> list[str]:
+    """The Excel number format of each column: by declaration, else by name."""
+    out = []
+    for column in (str(c) for c in table.columns):
+        try:
+            out.append(NUMBER_FORMATS[spec.column(column).format] if spec is not None else number_format(column))
+        except KeyError:
+            out.append(number_format(column))
+    return out
+
+
+def _shown_width(values: pd.Series, fmt: str) -> int:
+    """About how many characters the widest value of a column shows with `fmt` (no ### at this width)."""
+    if values.dtype == object or values.dtype == bool or str(values.dtype) in ("str", "string"):
+        texts = values.dropna().map(str)
+        return int(texts.str.len().max()) if len(texts) else 0
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0
+    big = float(np.abs(v).max())
+    if "%" in fmt:
+        return len(f"{big * 100:,.1f}%") + 1
+    if ",,," in fmt:
+        return len(f"{big / 1e9:,.1f}bn") + 1
+    decimals = 2 if ("0.00" in fmt and big < 1000) else 0
+    return len(f"{big:,.{decimals}f}") + (1 if (v < 0).any() else 0) + 1
 
 
 def cell_value(value: Any) -> Any:
@@ -49,31 +98,53 @@ def cell_value(value: Any) -> Any:
     return value
 
 
-def fill_sheet(ws, table: pd.DataFrame) -> None:
-    """Write `table` into the empty worksheet `ws` with the house formatting."""
+def fill_sheet(ws, table: pd.DataFrame, spec: OutputSheet | None = None, *, start_row: int = 1) -> None:
+    """Write `table` into the empty worksheet `ws` with the house formatting: formats and units by
+    the sheet's declaration (model/schema.py; looked up by title when not given), widths fitted to
+    what each column shows, header frozen, filters on."""
+    spec = spec if spec is not None else declaration(ws.title)
     columns = [str(c) for c in table.columns]
+    for _ in range(start_row - 1):
+        ws.append([])
     ws.append(columns)
-    for cell in ws[1]:
+    for cell in ws[start_row]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(vertical="center")
-    formats = [number_format(c) for c in columns]
+    formats = column_formats(table, spec)
+    per_row = _row_formats(table, spec)
     for record in table.itertuples(index=False, name=None):
         ws.append([cell_value(v) for v in record])
     for col_idx, column in enumerate(columns, start=1):
         fmt = formats[col_idx - 1]
-        width = len(column)
-        for (cell,) in ws.iter_rows(min_row=2, min_col=col_idx, max_col=col_idx):
+        rows = per_row.get(column)
+        for i, (cell,) in enumerate(ws.iter_rows(min_row=start_row + 1, min_col=col_idx, max_col=col_idx)):
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # literal text: '=...' is never a formula here
-                width = max(width, min(len(cell.value), 60))
             elif isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                cell.number_format = fmt
-                width = max(width, 12)
-        ws.column_dimensions[get_column_letter(col_idx)].width = width + 2
-    ws.freeze_panes = "A2"
+                cell.number_format = rows[i] if rows is not None else fmt
+        shown = _shown_width(table.iloc[:, col_idx - 1], fmt) if len(table) else 0
+        if rows is not None:
+            shown = max(shown, 20)
+        width = min(max(len(column), shown), MAX_WIDTH)
+        ws.column_dimensions[get_column_letter(col_idx)].width = width + 3
+    ws.freeze_panes = f"A{start_row + 1}"
     if len(table):
-        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{len(table) + 1}"
+        ws.auto_filter.ref = f"A{start_row}:{get_column_letter(max(len(columns), 1))}{len(table) + start_row}"
+
+
+def _row_formats(table: pd.DataFrame, spec: OutputSheet | None) -> dict[str, list[str]]:
+    """Columns whose format depends on the row: the Summary's value (by metric) and Sensitivity's
+    value and level (percentages for share limits)."""
+    name = spec.name if spec is not None else ""
+    if name == "Summary" and "metric" in table.columns:
+        fmts = [NUMBER_FORMATS[SUMMARY_METRICS.get(m, ("number",))[0]] for m in table["metric"]]
+        return {"value": fmts}
+    if name == "Sensitivity" and "measure" in table.columns:
+        pct = table["measure"].isin([FAMILIES[f].label for f in SHARE_FAMILIES]).to_numpy()
+        fmts = [NUMBER_FORMATS["share"] if p else NUMBER_FORMATS["number"] for p in pct]
+        return {c: fmts for c in ("value", "level") if c in table.columns}
+    return {}
 
 
 def build_workbook(tables: dict[str, pd.DataFrame]) -> Workbook:
@@ -82,7 +153,7 @@ def build_workbook(tables: dict[str, pd.DataFrame]) -> Workbook:
     for name, table in tables.items():
         if len(table) + 1 > EXCEL_MAX_ROWS:
             raise ValueError(f"table {name} has {len(table)} rows, more than an Excel sheet holds")
-        fill_sheet(wb.create_sheet(title=name[:31]), table)
+        fill_sheet(wb.create_sheet(title=name[:31]), table, start_row=TABLE_START_ROW.get(name, 1))
     return wb
 
 
@@ -97,7 +168,10 @@ def write_tables(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequenc
 
 
 def write_plan(plan, path: Path, *, inputs: Sequence[Path] = ()) -> None:
-    """Write a solved plan: the contract sheets, then the analyst's extras."""
-    from model.io.plan_style import decorate_plan
+    """Write a solved plan: Overview, the contract sheets, the analyst's extras, Charts and README.
 
-    write_tables(plan.tables, path, inputs=inputs, decorate=decorate_plan)
+    Through XlsxWriter in constant-memory mode (model/io/xlsx_plan.py), chosen by measurement
+    (benchmarks/README.md); `write_tables` with `decorate_plan` is the openpyxl equivalent."""
+    from model.io.xlsx_plan import write_plan_fast
+
+    write_plan_fast(plan.tables, path, inputs=inputs)

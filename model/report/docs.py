@@ -15,9 +15,11 @@ from model.schema import (
     MAX_ABS_NUMBER,
     MAX_CODE_LENGTH,
     MAX_TEXT_LENGTH,
-    OUTPUT_SHEETS,
+    NUMBER_FORMATS,
+    OUTPUTS,
     SCENARIOS_SHEET,
     SETTINGS,
+    SUMMARY_METRICS,
 )
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "workbook.md"
@@ -97,15 +99,31 @@ def render() -> str:
         "",
         "## Output sheets",
         "",
-        "`sourcing solve` writes these sheets (with `--write-back`, into the "
-        "input workbook itself, each name prefixed `Plan `). Analysts build formulas and pivots on "
-        "these names.",
+        "Every output sheet of every command is declared in `model/schema.py` (`OUTPUTS`): its columns "
+        "in order, each with a number format and a unit (a literal, or where it comes from: "
+        "`Commodities.unit`). The writer formats by these declarations, the README sheet of every "
+        "output says the same, and a test checks that every table built matches its declaration. "
+        "`sourcing solve` writes the `solve` sheets (with `--write-back`, into the input workbook "
+        "itself, each name prefixed `Plan `). Analysts build formulas and pivots on these names.",
+        "",
+        "Number formats:",
         "",
     ]
-    for name, (help_text, columns) in OUTPUT_SHEETS.items():
-        lines += [f"### {name}", "", help_text, ""]
-        lines += _table(["column", "meaning"], [[f"`{c}`", h] for c, h in columns.items()])
-        lines.append("")
+    lines += _table(["format", "Excel number format"], [[f"`{k}`", f"`{v}`"] for k, v in NUMBER_FORMATS.items()])
+    lines.append("")
+    for spec in OUTPUTS.values():
+        commands = ", ".join(f"`{c}`" for c in spec.commands)
+        lines += [f"### {spec.name}", "", f"{spec.help} Written by {commands}."
+                  + (f" One row per {spec.row}." if spec.row else ""), ""]
+        if spec.columns:
+            lines += _table(["column", "format", "unit", "meaning"],
+                            [[f"`{c.name}`", c.format, c.unit, c.help] for c in spec.columns])
+            lines.append("")
+        if spec.name == "Summary":
+            lines += ["Metrics, in order (decision figures first):", ""]
+            lines += _table(["metric", "format", "unit", "meaning"],
+                            [[f"`{m}`", f, u, h] for m, (f, u, h) in SUMMARY_METRICS.items()])
+            lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -41,7 +41,8 @@ TIE_ABS = 1e-9
 FORCED_SHARE = 1e-5  # min and max shares closer than this (0.001 pp): forced
 
 COLUMNS = ["measure", "period", "commodity", "country", "limit_row", "value", "level", "cost_change",
-           "unit", "cost_cut_to_enter", "allowable_decrease", "allowable_increase", "note"]
+           "unit", "cost_cut_to_enter", "allowable_decrease", "allowable_increase", "note", "quantity_unit",
+           "binding"]
 
 
 # ---------------------------------------------------------------------------------- ranging
@@ -225,11 +226,27 @@ def alternate_optima_table(plan, alt: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the table
 
 
-def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
-    """The Sensitivity sheet: one row per limit or input, in one sign convention (module doc)."""
+def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[str, np.ndarray] | None = None,
+                      binding=None, units: pd.Series | None = None) -> pd.DataFrame:
+    """The Sensitivity sheet: one row per limit or input, in one sign convention (module doc).
+
+    `marginals` are the re-solved +1 pp costs of share rows (model/solve/marginals.py; None: from
+    the duals); `binding(family)` is the one definition of a binding row (families.binding)."""
+    from model.formulation.families import FAMILIES
+    from model.formulation.families import binding as family_binding
+
     lp: LP = plan.lp
     sol = plan.solution
     ix = lp.index
+    if binding is None:
+        def binding(family: str) -> np.ndarray:
+            return family_binding(lp, sol, family)
+    unit_of = units if units is not None else pd.Series(dtype=object)
+
+    def qunit(commodities: np.ndarray) -> np.ndarray:
+        return unit_of.reindex(commodities).fillna("unit").to_numpy(dtype=object) if len(commodities) else \
+            np.zeros(0, dtype=object)
+
     cur = plan.data.settings.currency if plan.data is not None else ""
     x = sol.x[lp.cols("flow")]
     y = sol.row_dual
@@ -245,6 +262,16 @@ def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
         idx = pd.MultiIndex.from_frame(frame[["period", "commodity"]])
         return s_tot.reindex(idx).fillna(0.0).to_numpy()
 
+    def share_cost(family: str, dual: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        if marginals is not None and family in marginals:
+            return _clean(marginals[family])
+        return _clean(0.01 * dual * S(frame))
+
+    def share_note(bind: np.ndarray, cost: np.ndarray, what: str) -> np.ndarray:
+        return np.where(bind & (cost != 0), f"binding: the {what} shapes the plan",
+                        np.where(bind, f"binding, but one more point changes nothing (the {what} is at its "
+                                       "bound; another limit decides)", "not binding"))
+
     # China caps
     caps = ix.caps
     if len(caps):
@@ -252,48 +279,59 @@ def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
         china = plan.tables["ChinaShare"].set_index(["period", "commodity"])["china_share"]
         level = china.reindex(pd.MultiIndex.from_frame(caps[["period", "commodity"]])).to_numpy()
         ch = plan.data.settings.china_group if plan.data is not None else "China"
+        bind = binding("china_cap")
+        cost = share_cost("china_cap", dual, caps)
         parts.append(pd.DataFrame({
-            "measure": "China cap", "period": caps["period"].to_numpy(), "commodity": caps["commodity"].to_numpy(),
+            "measure": FAMILIES["china_cap"].label, "period": caps["period"].to_numpy(),
+            "commodity": caps["commodity"].to_numpy(),
             "country": ch, "limit_row": caps["row"].to_numpy(), "value": caps["china_cap"].to_numpy(dtype=float),
-            "level": level, "cost_change": _clean(0.01 * dual * S(caps)),
+            "level": level, "cost_change": cost,
             "unit": f"{cur} per +1 percentage point of the cap",
-            "note": np.where(dual != 0, "binding: the cap shapes the plan", "not binding"),
+            "note": share_note(bind, cost, "cap"), "quantity_unit": "%", "binding": bind,
         }))
 
     # ShareLimits rows
-    for name, col, label in (("share_min", "min_share", "share minimum"), ("share_max", "max_share", "share maximum")):
+    for name, col in (("share_min", "min_share"), ("share_max", "max_share")):
         keys = lp.row_blocks[name].keys
         if not len(keys):
             continue
         dual = _clean(y[lp.rows(name)])
         level = _source_share(lp, x, keys, s_tot)
+        bind = binding(name)
+        cost = share_cost(name, dual, keys)
         parts.append(pd.DataFrame({
-            "measure": label, "period": keys["period"].to_numpy(), "commodity": keys["commodity"].to_numpy(),
+            "measure": FAMILIES[name].label, "period": keys["period"].to_numpy(),
+            "commodity": keys["commodity"].to_numpy(),
             "country": keys["source"].to_numpy(), "limit_row": keys["limit_row"].to_numpy(),
             "value": keys[col].to_numpy(dtype=float), "level": level,
-            "cost_change": _clean(0.01 * dual * S(keys)),
+            "cost_change": cost,
             "unit": f"{cur} per +1 percentage point of the limit",
-            "note": np.where(dual != 0, "binding: the limit shapes the plan", "not binding"),
+            "note": share_note(bind, cost, "limit"), "quantity_unit": "%", "binding": bind,
         }))
 
     # capacity and unit cost per supplier
     sup = ix.supply
     used = np.bincount(f["supply_id"].to_numpy(), weights=x, minlength=len(sup))
     cap_dual = _clean(y[lp.rows("capacity")])
+    cap_bind = binding("capacity")
     cut = cost_cut_to_enter(lp, sol)
+    su = qunit(sup["commodity"].to_numpy())
     base = {"period": sup["period"].to_numpy(), "commodity": sup["commodity"].to_numpy(),
             "country": sup["country"].to_numpy(), "limit_row": sup["row"].to_numpy()}
     cap_df = pd.DataFrame({"measure": "capacity", **base, "value": sup["capacity"].to_numpy(dtype=float),
                            "level": used, "cost_change": cap_dual,
-                           "unit": f"{cur} per +1 unit of capacity",
+                           "unit": [f"{cur} per +1 {u} of capacity" for u in su],
                            "note": np.where(cap_dual < 0, "saturated: more capacity here saves money",
-                                            np.where(used > 1e-9, "spare capacity", "unused"))})
+                                            np.where(cap_bind, "used up, but more would not save",
+                                                     np.where(used > 1e-9, "spare capacity", "unused"))),
+                           "quantity_unit": su, "binding": cap_bind})
     cost_df = pd.DataFrame({"measure": "unit cost", **base, "value": sup["unit_cost"].to_numpy(dtype=float),
                             "level": used, "cost_change": _clean(used),
                             "unit": f"{cur} per +1 {cur} of unit cost", "cost_cut_to_enter": cut,
                             "note": np.where(used > 1e-9, "in the plan",
                                              "not in the plan: enters if its unit cost falls by more than "
-                                             "cost_cut_to_enter")})
+                                             "cost_cut_to_enter"),
+                            "quantity_unit": [f"{cur}/{u}" for u in su], "binding": False})
     if ranging is not None:
         cap_df["allowable_decrease"] = ranging.capacity_decrease
         cap_df["allowable_increase"] = ranging.capacity_increase
@@ -304,18 +342,22 @@ def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
     # delivered cost per need (balance duals)
     needs = ix.needs
     bal = _clean(y[lp.rows("balance")])
+    nu = qunit(needs["commodity"].to_numpy())
     parts.append(pd.DataFrame({
-        "measure": "delivered cost", "period": needs["period"].to_numpy(),
+        "measure": FAMILIES["balance"].label, "period": needs["period"].to_numpy(),
         "commodity": needs["commodity"].to_numpy(), "country": needs["country"].to_numpy(),
         "limit_row": needs["row"].to_numpy(), "value": needs["quantity"].to_numpy(dtype=float),
         "level": needs["quantity"].to_numpy(dtype=float), "cost_change": bal,
-        "unit": f"{cur} per +1 unit of demand", "note": "marginal cost of supply at this destination",
+        "unit": [f"{cur} per +1 {u} of demand" for u in nu],
+        "note": "marginal cost of supply at this destination (the dual; Prices says where one unit more "
+                "or less costs otherwise)", "quantity_unit": nu, "binding": False,
     }))
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     for col in COLUMNS:
         if col not in out.columns:
             out[col] = np.nan
     out["limit_row"] = out["limit_row"].where(out["limit_row"] >= 0)
+    out["binding"] = out["binding"].astype(bool)
     for col in ("allowable_decrease", "allowable_increase"):
         out[col] = out[col].replace([np.inf], np.nan) if ranging is not None else out[col]
     order = {"China cap": 0, "share maximum": 1, "share minimum": 2, "capacity": 3, "unit cost": 4,
@@ -370,59 +412,26 @@ def _clean(values: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- hooking in
 
 
-def add_sensitivity(plan, *, session: HighsSession | None = None, ranging: bool = False,
-                    alternate: bool = False, threads: int | None = None) -> None:
-    """Add the Sensitivity sheet (and AlternateOptima with `alternate`) to a solved plan.
-
-    `ranging` needs `session`: the HiGHS object that has just solved plan.lp.
-    """
-    sol = plan.solution
-    if not plan.has_plan or sol is None or sol.row_dual is None or sol.x is None:
-        return
-    extra = {}
-    rng = None
+def prepare(session: HighsSession, lp: LP, sol, *, ranging: bool = False, alternate: bool = False,
+            threads: int | None = None) -> dict:
+    """What Sensitivity and AlternateOptima need from the solver, taken right after the solve (before
+    any table is built): {"ranging": Ranging | None, "alternate": DataFrame | None, "summary": {...}}."""
+    out: dict = {"ranging": None, "alternate": None, "summary": {}}
+    if sol is None or sol.x is None or sol.row_dual is None:
+        return out
     if ranging:
-        if session is None:
-            raise ValueError("ranging needs the session that solved the plan")
-        rng = compute_ranging(session.h, plan.lp, sol.row_activity, sol.x)
-        extra["ranging_seconds"] = round(rng.seconds, 4)
-        extra["ranging_note"] = rng.note
-    started = time.perf_counter()
-    plan.tables["Sensitivity"] = sensitivity_table(plan, rng)
-    extra["sensitivity_seconds"] = round(time.perf_counter() - started, 4)
-    cap = plan.tables.get("Capacity")
-    if cap is not None and len(cap):
-        sens = plan.tables["Sensitivity"]
-        cost = sens[sens["measure"] == "unit cost"][["period", "commodity", "country", "cost_cut_to_enter",
-                                                     "allowable_decrease", "allowable_increase"]]
-        capr = sens[sens["measure"] == "capacity"][["period", "commodity", "country", "allowable_decrease",
-                                                    "allowable_increase"]]
-        cols = ["period", "commodity", "country", "cost_cut_to_enter"]
-        merged = cap.merge(cost[cols], how="left", on=cols[:3])
-        if rng is not None:
-            merged = merged.merge(capr.rename(columns={"allowable_decrease": "capacity_decrease",
-                                                       "allowable_increase": "capacity_increase"}),
-                                  how="left", on=cols[:3])
-            merged = merged.merge(cost[[*cols[:3], "allowable_decrease", "allowable_increase"]].rename(
-                columns={"allowable_decrease": "cost_decrease", "allowable_increase": "cost_increase"}),
-                how="left", on=cols[:3])
-        plan.tables["Capacity"] = merged
+        rng = compute_ranging(session.h, lp, sol.row_activity, sol.x)
+        out["ranging"] = rng
+        out["summary"]["ranging_seconds"] = round(rng.seconds, 4)
+        out["summary"]["ranging_note"] = rng.note
     if alternate:
         started = time.perf_counter()
-        basis = session.h.getBasis() if session is not None else None
-        alt = alternate_optima(plan.lp, plan.objective, basis=basis, threads=threads)
-        plan.tables["AlternateOptima"] = alternate_optima_table(plan, alt)
-        extra["alternate_optima_seconds"] = round(time.perf_counter() - started, 4)
-        extra["alternate_optima_tolerance"] = f"objective <= optimum + {TIE_REL:g} x |optimum| + {TIE_ABS:g}"
-    _append_summary(plan, extra)
+        basis = session.h.getBasis()
+        out["alternate"] = alternate_optima(lp, sol.objective, basis=basis, threads=threads)
+        out["summary"]["alternate_optima_seconds"] = round(time.perf_counter() - started, 4)
+        out["summary"]["alternate_optima_tolerance"] = f"objective <= optimum + {TIE_REL:g} x |optimum| + {TIE_ABS:g}"
+    return out
 
 
-def _append_summary(plan, extra: dict) -> None:
-    s = plan.tables["Summary"]
-    rows = pd.DataFrame(list(extra.items()), columns=["metric", "value"])
-    created = s[s["metric"] == "created"]
-    plan.tables["Summary"] = pd.concat([s[s["metric"] != "created"], rows, created], ignore_index=True)
-
-
-__all__ = ["Ranging", "add_sensitivity", "alternate_optima", "compute_ranging", "sensitivity_table",
+__all__ = ["Ranging", "prepare", "alternate_optima", "compute_ranging", "sensitivity_table",
            "cost_cut_to_enter", "new_highs"]

@@ -1,0 +1,115 @@
+"""End to end, as a user runs it (issue 10): `sourcing solve` workbook in, plan out, timed beside
+its yardsticks in the same run, and every ratio printed whether or not it meets its target.
+
+    python benchmarks/end_to_end.py            # base case + generated ~100k-variable workbook
+    python benchmarks/end_to_end.py --big      # + the ~1M-variable workbook (minutes)
+
+1. Base case: wall time of the `sourcing solve` process (start-up, read, solve, marginals, prices,
+   write) against one openpyxl read of the same workbook (target <= 1.5x). The project's own read
+   (model.data.load_workbook) is timed separately: it is the reader's part.
+2. Generated workbook (~100k variables): `sourcing solve` end to end against raw highspy building
+   the same LP from arrays and solving it (target <= 3x).
+3. With --big, ~1M variables (target <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BASE_CASE = ROOT / "inputs" / "base_case.xlsx"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+
+def sourcing_solve(workbook: Path, output: Path, *extra: str) -> float:
+    """Wall time of `sourcing solve WORKBOOK -o OUTPUT` in a fresh process (start-up included)."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(workbook), "-o", str(output), *extra],
+                          capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0,):
+        raise RuntimeError(f"sourcing solve failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds
+
+
+def openpyxl_read(workbook: Path) -> float:
+    import openpyxl
+
+    started = time.perf_counter()
+    wb = openpyxl.load_workbook(workbook)
+    for ws in wb.worksheets:
+        for _ in ws.iter_rows(values_only=True):
+            pass
+    return time.perf_counter() - started
+
+
+def project_read(workbook: Path) -> float:
+    from model.data import load_workbook
+
+    started = time.perf_counter()
+    load_workbook(workbook)
+    return time.perf_counter() - started
+
+
+def import_time() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import model.cli"], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def generated(size: str, tmp: Path) -> tuple[Path, float, dict]:
+    """Write the generated instance as a workbook; return it, its write time and the raw solve."""
+    import bench
+    import generate as gen
+
+    inst = {"medium": gen.medium, "big": gen.big}[size]()
+    path = tmp / f"{size}.xlsx"
+    t0 = time.perf_counter()
+    gen.write_xlsx(gen.to_inputdata(inst, run_check=False), path)
+    wrote = time.perf_counter() - t0
+    raw = bench.raw_solve_once(inst, threads=1)
+    return path, wrote, raw
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--big", action="store_true", help="also the ~1M-variable workbook")
+    args = ap.parse_args()
+    verdicts = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        print("== base case (inputs/base_case.xlsx)")
+        start_up = import_time()
+        read = min(openpyxl_read(BASE_CASE) for _ in range(2))
+        ours = min(project_read(BASE_CASE) for _ in range(2))
+        e2e = min(sourcing_solve(BASE_CASE, tmp / "plan.xlsx") for _ in range(2))
+        r = e2e / read
+        print(f"  sourcing solve end to end {e2e:.2f} s (of which start-up/imports {start_up:.2f} s); one openpyxl "
+              f"read {read:.2f} s; project read (load_workbook) {ours:.2f} s")
+        print(f"  ratio solve/openpyxl read = {r:.2f} (target <= 1.5)")
+        verdicts.append(("base case: sourcing solve <= 1.5x one openpyxl read", f"{r:.2f}x", r <= 1.5))
+        for size, target in (("medium", 3.0), *((("big", 1.5),) if args.big else ())):
+            path, wrote, raw = generated(size, tmp)
+            e2e = sourcing_solve(path, tmp / f"{size}_plan.xlsx")
+            read = project_read(path)
+            r = e2e / raw["total"]
+            print(f"== generated {size}: {raw['shape'][1]:,} variables x {raw['shape'][0]:,} rows "
+                  f"(workbook written in {wrote:.1f} s)")
+            print(f"  sourcing solve end to end {e2e:.2f} s (project read {read:.2f} s); raw highspy build+solve "
+                  f"{raw['total']:.2f} s")
+            print(f"  ratio = {r:.2f} (target <= {target:g})")
+            verdicts.append((f"{size}: sourcing solve <= {target:g}x raw highspy", f"{r:.2f}x", r <= target))
+    print("\n== targets")
+    for name, figure, ok in verdicts:
+        print(f"  [{'met' if ok else 'NOT MET'}] {name}: {figure}")
+
+
+if __name__ == "__main__":
+    main()
