@@ -110,18 +110,11 @@ def solve(workbook: Path, output: Path, no_shortfall: bool, time_limit: float | 
 
 
 def report(plan, output: Path | None) -> None:
-    cur = plan.data.settings.currency if plan.data else ""
-    say(f"status: {plan.status}")
+    from model.headline import headline_lines
+
+    for line in headline_lines(plan):
+        say(line)
     if plan.has_plan:
-        say(f"total cost: {plan.total_cost:,.2f} {cur} (objective {plan.objective:,.2f})")
-        if plan.shortfall_total > 0:
-            short = plan.tables["Shortfalls"]
-            say(f"WARNING: demand not met in {len(short)} place(s), {plan.shortfall_total:,.2f} units in all; "
-                "see the Shortfalls sheet")
-        summary = plan.tables["Summary"].set_index("metric")["value"]
-        if "cost_of_china_caps" in summary:
-            say(f"the China caps cost {float(summary['cost_of_china_caps']):,.2f} {cur} together "
-                "(objective with the caps minus objective without them)")
         binding = plan.tables["ChinaShare"]
         binding = binding[binding["binding"]]
         if len(binding):

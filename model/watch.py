@@ -11,10 +11,10 @@ figures in the terminal a moment later; the full plan follows in OUT.
 * A save whose content did not change (the same bytes) is not solved again.
 * A bad edit never stops the watch: its problems are printed, the last good plan stays in OUT.
 * One HiGHS model is kept across saves (model/solve/highs.py HighsSession), so an edit of values
-  re-solves in place from the previous basis; a second session keeps the uncapped model for the
-  cost of the China caps.
-* The headline (status, objective, total cost, shortfall value, cost of the China caps) is printed
-  as soon as the LP is solved; the exact +1 point marginals and the plan workbook follow.
+  re-solves in place from the previous basis.
+* The headline (status, objective, total cost, shortfall value) is printed as soon as the LP is
+  solved from its duals; the plan as `sourcing solve` writes it follows (exact +1 point marginals,
+  the cost of the China caps, printed too), then the workbook.
 * Ctrl-C (or SIGTERM) ends it: exit 0, the last good plan stays in OUT.
 """
 
@@ -30,10 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from model.errors import InputError
+from model.headline import money
 
 SETTLE_S = 0.3
 SETTLE_TIMEOUT_S = 60.0
@@ -110,7 +108,6 @@ class Watcher:
         self.time_limit_s = time_limit_s
         self.say = say
         self.session = HighsSession()
-        self.uncapped = HighsSession()  # keeps the model without caps for the cost of the caps
         self.last_digest: str | None = None
         self.good_plans = 0
 
@@ -129,19 +126,23 @@ class Watcher:
             for warning in data.warnings:
                 self.say(f"warning: {warning}")
             updates = getattr(self.session, "updates", 0)
-            plan = api.solve(data, session=self.session, time_limit_s=self.time_limit_s, marginals="dual")
+            # the headline first, from duals alone (about a second on the base case) ...
+            quick = api.solve(data, session=self.session, time_limit_s=self.time_limit_s,
+                              marginals="dual", detail="contract")
             if getattr(self.session, "updates", 0) > updates:
                 since += ", re-solved in place"
-            if not plan.has_plan:
-                self.say(f"{_clock()} status: {plan.status}; no plan, so {self._kept()}")
-                return Outcome(False, str(plan.status))
-            caps = self._cost_of_caps(plan) if plan.status != "suboptimal" else None
+            if not quick.has_plan:
+                self.say(f"{_clock()} status: {quick.status}; no plan, so {self._kept()}")
+                return Outcome(False, str(quick.status))
             figures = time.time() - started
-            self.say(f"{_clock()} {headline(plan, caps)} ({figures:.1f} s {since})")
-            if plan.status != "suboptimal":
-                api.apply_resolved_marginals(plan)  # exact marginals, as `sourcing solve` writes them
-                if caps is not None:
-                    _add_summary(plan, [("cost_of_china_caps", caps[0]), ("objective_without_china_caps", caps[1])])
+            self.say(f"{_clock()} {headline(quick)} ({figures:.1f} s {since})")
+            # ... then the plan as `sourcing solve` writes it: exact marginals and the cost of the
+            # caps, computed before its tables are built (the session already holds the optimum)
+            plan = api.solve(data, session=self.session, time_limit_s=self.time_limit_s, rows="decisive")
+            caps = plan.tables["Summary"].set_index("metric")["value"].get("cost_of_china_caps")
+            if caps is not None:
+                cur = data.settings.currency
+                self.say(f"{_clock()} the China caps cost {money(float(caps), cur)} together")
             write_plan(plan, self.output, inputs=[self.workbook])
         except InputError as exc:
             for problem in exc.problems:
@@ -163,56 +164,28 @@ class Watcher:
             return f"the last good plan stays in {self.output}"
         return f"nothing written to {self.output} yet"
 
-    def _cost_of_caps(self, plan) -> tuple[float, float] | None:
-        """Objective minus the objective with every China cap lifted, re-solved in place."""
-        from model.formulation.lp import build_lp
-
-        data = plan.data
-        if data is None or data["Commodities"]["china_cap"].isna().all():
-            return None
-        free = data.copy()
-        free.tables["Commodities"]["china_cap"] = np.nan
-        sol = self.uncapped.solve(build_lp(free, reuse=self.uncapped.structures))
-        if sol.x is None:
-            return None
-        return plan.objective - sol.objective, sol.objective
-
     def changed(self) -> bool:
         """Whether the workbook's bytes differ from the last ones solved."""
         now = digest(self.workbook)
         return now is not None and now != self.last_digest
 
 
-def headline(plan, caps: tuple[float, float] | None) -> str:
+def headline(plan) -> str:
+    """Status, objective, total cost and shortfall value on one line (model/headline.py wording)."""
     cur = plan.data.settings.currency if plan.data is not None else ""
     parts = [
         f"status {plan.status}",
-        f"objective {plan.objective:,.2f} {cur}",
-        f"total cost {plan.total_cost:,.2f} {cur}",
-        f"shortfall value {_number(plan.shortfall_value)} {cur}",
+        f"objective {money(plan.objective, cur)}",
+        f"total cost {money(plan.total_cost, cur)}",
+        f"shortfall value {money(plan.shortfall_value, cur)}",
     ]
-    if caps is not None:
-        parts.append(f"China caps cost {caps[0]:,.2f} {cur}")
     if plan.shortfall_total > 0:
-        parts.append(f"WARNING: {plan.shortfall_total:,.2f} units of demand not met (Shortfalls)")
+        parts.append("WARNING: demand not met (see Shortfalls)")
     return " | ".join(parts)
-
-
-def _number(value: float) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.2f}"
 
 
 def _clock() -> str:
     return time.strftime("[%H:%M:%S]")
-
-
-def _add_summary(plan, rows: list[tuple[str, object]]) -> None:
-    """Metrics into Summary before `created`, as `sourcing solve` adds them."""
-    summary = plan.tables["Summary"]
-    created = summary[summary["metric"] == "created"]
-    extra = pd.DataFrame(rows, columns=["metric", "value"])
-    plan.tables["Summary"] = pd.concat([summary[summary["metric"] != "created"], extra, created],
-                                       ignore_index=True)
 
 
 def watch(workbook: Path, output: Path, *, time_limit_s: float | None = None, settle_s: float = SETTLE_S,

@@ -123,23 +123,23 @@ def test_watch_follows_every_kind_of_save_survives_a_bad_edit_and_stops_on_sigin
     watch = Watch(workbook, plan)
     try:
         line = watch.wait_for("status optimal")
-        assert "total cost 600,000,000.00" in line and "shortfall value" in line
+        assert "total cost 600.00 m USD" in line and "shortfall value" in line
         watch.wait_for("plan written")
         watch.wait_for("watching")
         assert total_cost(plan) == pytest.approx(600_000_000)
 
         save_like_excel(edited(template, tmp_path / "v2.xlsx", demand=11_000), workbook)
         line = watch.wait_for("status optimal")
-        assert "660,000,000.00" in line and "re-solved in place" in line  # one HiGHS model across saves
+        assert "660.00 m USD" in line and "re-solved in place" in line  # one HiGHS model across saves
         watch.wait_for("plan written")
         assert total_cost(plan) == pytest.approx(660_000_000)
 
         save_like_libreoffice(edited(template, tmp_path / "v3.xlsx", demand=12_000), workbook)
-        assert "720,000,000.00" in watch.wait_for("status optimal")
+        assert "720.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
 
         save_in_place_in_two_halves(edited(template, tmp_path / "v4.xlsx", demand=12_500), workbook)
-        assert "750,000,000.00" in watch.wait_for("status optimal")
+        assert "750.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
         good = plan.read_bytes()
 
@@ -150,7 +150,7 @@ def test_watch_follows_every_kind_of_save_survives_a_bad_edit_and_stops_on_sigin
         assert plan.read_bytes() == good
 
         save_like_excel(edited(template, tmp_path / "v5.xlsx", demand=9_000), workbook)
-        assert "540,000,000.00" in watch.wait_for("status optimal")
+        assert "540.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
         assert total_cost(plan) == pytest.approx(540_000_000)
         # nothing in the output looks like a crash, and no half-written file was ever read
@@ -228,7 +228,7 @@ def test_watch_follows_a_real_libreoffice_save(tmp_path: Path):
              "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(folder),
              str(edits / "book.xlsx")], capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stderr
-        assert "690,000,000.00" in watch.wait_for("status optimal")
+        assert "690.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
         assert total_cost(tmp_path / "plan.xlsx") == pytest.approx(690_000_000)
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from model.cli_support import guarded, say
+from model.cli_support import guarded, say, time_limit_option
 from model.status import EXIT_CODES_HELP
 
 COMMANDS: list = []
@@ -59,8 +59,7 @@ WATCH_EXIT_CODES = (
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("outputs/plan.xlsx"),
               show_default=True, help="Plan workbook (.xlsx), rewritten atomically after each good solve; "
               "never the workbook watched.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Solver time limit in seconds per solve (> 0; default: Settings time_limit_s).")
+@time_limit_option()
 @click.option("--settle", type=click.FloatRange(min=0, max=10), default=0.3, show_default=True,
               help="Seconds a saved file must stay unchanged (and be a complete zip) before it is read; "
               "0 to 10.")
