@@ -269,16 +269,23 @@ UNCERTAINTY_SHEET = Sheet(
 INPUT_SHEETS = (*INPUT_SHEETS, UNCERTAINTY_SHEET)
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
+# Only the name, sheet, column and action shape a row; each is checked per scenario (model/batch/
+# scenarios.py), not by the loader, so one bad row fails only its scenario (a blank name fails only
+# that row) and never stops `sourcing solve` or the rest of a batch.
 SCENARIOS_SHEET = Sheet(
     "Scenarios",
     "What-if overrides: a scenario is all rows with its name, applied in order to a copy of the base data.",
     (
-        Column("scenario", "text", "Scenario name."),
-        Column("sheet", "text", "Input sheet to change."),
-        Column("column", "text", "Column to change."),
+        Column("scenario", "text", "Scenario name (`base` is kept for the unedited baseline).",
+               required=False, blank_means="no scenario: the row fails on its own"),
+        Column("sheet", "text", "Input sheet to change.", required=False,
+               blank_means="an error of this scenario"),
+        Column("column", "text", "Column to change.", required=False,
+               blank_means="an error of this scenario"),
         Column("where", "text", "Conditions column=value joined by ';' (a condition may list values "
                "with ','); blank means every row.", required=False, blank_means="every row"),
-        Column("action", "choice", "set, scale or add.", choices=("set", "scale", "add")),
+        Column("action", "text", "set, scale or add.", required=False, choices=("set", "scale", "add"),
+               blank_means="an error of this scenario"),
         Column("value", "text", "The value to set, the factor to scale by, or the amount to add.",
                required=False, blank_means="blank (set only)"),
         Column("note", "text", "Why: the event or assumption behind the scenario.", required=False,
