@@ -529,7 +529,7 @@ MAX_DRAWS = 100_000  # a stated limit, checked before anything is allocated
 )
 @click.option(
     "--seed",
-    type=click.IntRange(0, 2**63 - 1),
+    type=click.IntRange(min=0),
     default=0,
     show_default=True,
     help="Random seed, 0 or more (same seed, same numbers, whatever the number of workers).",

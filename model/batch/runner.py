@@ -96,11 +96,20 @@ class RunReport:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(base: InputData | None = None, parent: int | None = None) -> None:
+def _init_worker(base: InputData | None = None, parent: int | None = None, started=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     die_with_parent(parent)
     if base is not None:
         _STATE["base"] = base
+    _STATE["started"] = started
+
+
+def _tracked_chunk(i: int, jobs: Sequence[Job]) -> list[Result]:
+    """run_chunk that first tells the parent chunk `i` has started (so a lost pool can tell the
+    chunks that were running from those only queued)."""
+    if _STATE.get("started") is not None:
+        _STATE["started"].put(i)
+    return run_chunk(jobs)
 
 
 def die_with_parent(parent: int | None) -> None:
@@ -144,11 +153,18 @@ def _session():
 
 def run_chunk(jobs: Sequence[Job], base: InputData | None = None) -> list[Result]:
     """Solve `jobs` in order with this process's session (the entry point of every worker task)."""
+    return list(iter_chunk(jobs, base))
+
+
+def iter_chunk(jobs: Sequence[Job], base: InputData | None = None):
+    """Each job's result as soon as it is solved (a serial run journals them one by one, so a
+    Ctrl-C in the middle of a chunk keeps the chunk's finished solves)."""
     base = base if base is not None else _STATE["base"]
     session = _session()
     session.forget_bases()  # every chunk starts cold: results do not depend on who ran what before
     worker = f"pid {os.getpid()}"
-    return [_run_one(job, base, session, worker) for job in jobs]
+    for job in jobs:
+        yield _run_one(job, base, session, worker)
 
 
 def _run_one(job: Job, base: InputData, session, worker: str) -> Result:
@@ -283,7 +299,7 @@ def run_jobs(
     interrupted = False
 
     def finished(i: int, results: list[Result]) -> None:
-        done[i] = results
+        done.setdefault(i, []).extend(results)
         for r in results:
             if on_result is not None:
                 on_result(r)
@@ -300,7 +316,8 @@ def run_jobs(
             _STATE.pop("session", None)  # this run is one worker with its own session
             try:
                 for i, chunk in enumerate(chunks):
-                    finished(i, run_chunk(chunk, base))
+                    for result in iter_chunk(chunk, base):
+                        finished(i, [result])
             finally:
                 _STATE.pop("base", None)
                 _STATE.pop("session", None)
@@ -357,50 +374,70 @@ def lost_chunk(chunk: Sequence[Job], why: str = LOST) -> list[Result]:
 
 
 def _run_processes(base: InputData, chunks: list[list[Job]], workers: int, finished) -> None:
-    """Run chunks on spawned workers, at most one chunk in flight per worker. When a worker dies,
-    the pool is broken: the chunks in flight are run again on a new pool (twice lost: failed)."""
+    """Run chunks on spawned workers, at most one chunk in flight per worker.
+
+    When a worker dies the pool is broken and every chunk in flight is lost, the culprit's and its
+    neighbours'. Those chunks become suspects and run again one at a time on a fresh pool, so the
+    one that kills its worker again is known exactly: it is reported failed, the others are
+    solved, and the rest of the batch goes on in parallel."""
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")
     size = min(workers, max(1, len(chunks)))
     todo = list(range(len(chunks)))
-    attempts = dict.fromkeys(todo, 0)
-    while todo:
-        pool = ProcessPoolExecutor(max_workers=size, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(base, os.getpid()))
+    suspects: list[int] = []
+    while todo or suspects:
+        alone = bool(suspects)  # suspects run one at a time: a second loss is theirs alone
+        queue = suspects if alone else todo
+        limit = 1 if alone else size
+        started = ctx.SimpleQueue()
+        pool = ProcessPoolExecutor(max_workers=limit, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(base, os.getpid(), started))
         running: dict = {}
         broken = False
         try:
-            while (todo or running) and not broken:
-                while todo and len(running) < size:
-                    i = todo.pop(0)
-                    attempts[i] += 1
-                    running[pool.submit(run_chunk, chunks[i])] = i
+            while (queue or running) and not broken:
+                while queue and len(running) < limit:
+                    i = queue.pop(0)
+                    running[pool.submit(_tracked_chunk, i, chunks[i])] = i
                 ready, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in ready:
                     i = running.pop(fut)
                     try:
-                        finished(i, fut.result())
+                        results = fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        running[fut] = i  # counted with the others lost below
+                        running[fut] = i  # lost with the others still in flight
+                        continue
+                    finished(i, results)
         except BaseException:
             for fut in running:
                 fut.cancel()
             _stop(pool)
+            started.close()
             raise
-        if broken:
-            _stop(pool)
-            lost = sorted(running.values())
-            for i in lost:
-                if attempts[i] >= MAX_ATTEMPTS:
-                    finished(i, lost_chunk(chunks[i]))
-                else:
-                    todo.append(i)
-            todo.sort()
-            say_lost(len(lost), "a worker process died")
-        else:
+        if not broken:
             pool.shutdown(wait=True)
+            started.close()
+            continue
+        _stop(pool)
+        ran = set()
+        while not started.empty():
+            ran.add(started.get())
+        started.close()
+        lost = sorted(running.values())
+        queued = [i for i in lost if i not in ran]  # never started: not suspect, just run again
+        todo[:0] = sorted(queued)
+        lost = [i for i in lost if i in ran]
+        if alone:
+            for i in lost:
+                finished(i, lost_chunk(chunks[i]))
+            if lost:
+                print(f"warning: a worker died again on chunk(s) {lost}: reported failed; the "
+                      "batch goes on", file=sys.stderr)
+        else:
+            suspects.extend(lost)
+            say_lost(len(lost) + len(queued), "a worker process died")
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -450,8 +487,10 @@ def check_scheduler_address(address: str) -> str:
 
 def _connect(address: str):
     """A Client, or a clear error within DASK_CONNECT_TIMEOUT_S: a server that does not speak the
-    Dask protocol (an HTTP server, a closed port) must not hang the command."""
-    import concurrent.futures as cf
+    Dask protocol (an HTTP server, a closed port) must not hang the command. The attempt runs in
+    a daemon thread that is abandoned at the limit (dask's own timeout does not cover a peer that
+    accepts the connection and never answers the handshake)."""
+    import threading
 
     from dask.distributed import Client
 
@@ -459,18 +498,26 @@ def _connect(address: str):
 
     address = check_scheduler_address(address)
     limit = DASK_CONNECT_TIMEOUT_S
-    pool = cf.ThreadPoolExecutor(1)
-    future = pool.submit(Client, address, timeout=f"{limit}s")
-    try:
-        return future.result(timeout=limit + 5)
-    except (cf.TimeoutError, OSError, TimeoutError) as exc:
-        raise InputError(
-            f"--scheduler {address}: no dask.distributed scheduler answered within {limit:.0f} s "
-            f"({type(exc).__name__}: {exc}); is it running, and is this its address "
-            "(the scheduler port, usually 8786, not the dashboard)?"
-        ) from None
-    finally:
-        pool.shutdown(wait=False)
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = Client(address, timeout=f"{limit}s")
+        except BaseException as exc:  # reported below, in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=connect, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(limit)
+    if "client" in outcome:
+        return outcome["client"]
+    exc = outcome.get("error")
+    why = f"{type(exc).__name__}: {exc}" if exc is not None else "no answer"
+    raise InputError(
+        f"--scheduler {address}: no dask.distributed scheduler answered within {limit:.0f} s "
+        f"({why}); is it running, and is this its address (the scheduler port, usually 8786, "
+        "not the dashboard)?"
+    )
 
 
 def _run_dask(base: InputData, chunks: list[list[Job]], address: str, finished) -> int:
