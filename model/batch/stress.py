@@ -72,7 +72,7 @@ def stress_jobs(data: InputData, routes: bool = False) -> tuple[list[Job], dict[
             "units": list(by_unit.index),
             "capacity_removed": float(by_unit.iloc[0]) if len(by_unit) == 1 else np.nan,
             "capacity_removed_by_unit": "; ".join(
-                f"{v:,.6g} {u or '(no unit)'}" for u, v in by_unit.items()),
+                f"{_qty(v)} {u or '(no unit)'}" for u, v in by_unit.items()),
         }
     if routes:
         for r in data["Routes"].itertuples(index=False):
@@ -131,7 +131,7 @@ def run_stress(
             by = pd.Series(r.shortfall_value_by_commodity).sort_values(ascending=False)
             code = by.index[0] if len(by) and by.iloc[0] > 0 else None
             if code is not None:
-                worst = (f"{code}: {r.shortfall_by_commodity.get(code, np.nan):,.6g} "
+                worst = (f"{code}: {_qty(r.shortfall_by_commodity.get(code, np.nan))} "
                          f"{units.get(code, '')}".rstrip())
         b = base if base is not None and not base.error else None
 
@@ -169,6 +169,11 @@ def run_stress(
     ).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table, report
+
+
+def _qty(v: float) -> str:
+    """A quantity as text an analyst reads at a glance: no exponent, no noise decimals."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
 
 
 def _clean(table: pd.DataFrame) -> pd.DataFrame:
