@@ -284,3 +284,21 @@ def test_help_shows_defaults_limits_and_every_exit_code(command):
         assert "+/-20%" in text and "[default: 200;" in text and "1-100,000" in text
     listing = invoke("--help").output
     assert "..." not in listing.split(command, 1)[1].splitlines()[0]  # the list is not truncated
+
+
+def test_dask_with_its_worker_killed_keeps_every_finished_scenario(workbook, tmp_path):
+    from dask.distributed import LocalCluster
+
+    data = load_workbook(workbook)
+    marker = str(tmp_path / "marker")
+    jobs = [Job(n, partial(apply_scenario, name=n)) for n in ["base", "s0", "s1"]]
+    jobs.insert(1, Job("once", partial(kill_own_worker, name="s2", marker=marker)))
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                      dashboard_address=None) as cluster:
+        report = run_jobs(data, jobs, scheduler=cluster.scheduler_address, chunk_size=1,
+                          progress=False)
+    assert Path(marker).exists()  # the worker was killed once
+    assert [r.key for r in report.results] == [j.key for j in jobs]
+    assert all(r.error == "" for r in report.results), [r.error for r in report.results]
+    fresh = run_jobs(data, [Job("s2", partial(apply_scenario, name="s2"))], progress=False)
+    assert report.by_key["once"].objective == pytest.approx(fresh.results[0].objective, rel=1e-9)

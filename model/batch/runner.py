@@ -527,13 +527,15 @@ def _run_dask(base: InputData, chunks: list[list[Job]], address: str, finished) 
     client = _connect(address)
     with client:
         n = len(client.scheduler_info().get("workers", {})) or 1
-        scattered = client.scatter(base, broadcast=True)
+        shared = {"base": client.scatter(base, broadcast=True)}
         attempts = dict.fromkeys(range(len(chunks)), 0)
         tag = f"{os.getpid()}-{id(chunks)}"
 
         def submit(i: int):
             attempts[i] += 1
-            return client.submit(run_chunk, chunks[i], scattered, pure=False,
+            if shared["base"].status != "finished":  # its last holder died: send it again
+                shared["base"] = client.scatter(base, broadcast=True)
+            return client.submit(run_chunk, chunks[i], shared["base"], pure=False,
                                  key=f"sourcing-chunk-{i}-{attempts[i]}-{tag}")
 
         index = {}
@@ -585,6 +587,8 @@ def _next_done(pending: set, client) -> list | None:
             done = dask_wait(list(pending), timeout=step, return_when="FIRST_COMPLETED").done
         except TimeoutError:  # nothing finished within the step (dask raises the builtin)
             done = set()
+        except Exception:  # some were cancelled (their data was lost with a worker)
+            done = {f for f in pending if f.status != "pending"}
         if done:
             return list(done)
         if client.nthreads():
