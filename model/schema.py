@@ -295,16 +295,23 @@ UNCERTAINTY_SHEET = Sheet(
 INPUT_SHEETS = (*INPUT_SHEETS, UNCERTAINTY_SHEET)
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
+# Only the name, sheet, column and action shape a row; each is checked per scenario (model/batch/
+# scenarios.py), not by the loader, so one bad row fails only its scenario (a blank name fails only
+# that row) and never stops `sourcing solve` or the rest of a batch.
 SCENARIOS_SHEET = Sheet(
     "Scenarios",
     "What-if overrides: a scenario is all rows with its name, applied in order to a copy of the base data.",
     (
-        Column("scenario", "text", "Scenario name."),
-        Column("sheet", "text", "Input sheet to change."),
-        Column("column", "text", "Column to change."),
+        Column("scenario", "text", "Scenario name (`base` is kept for the unedited baseline).",
+               required=False, blank_means="not allowed: the row fails on its own"),
+        Column("sheet", "text", "Input sheet to change.", required=False,
+               blank_means="not allowed: fails this scenario only"),
+        Column("column", "text", "Column to change.", required=False,
+               blank_means="not allowed: fails this scenario only"),
         Column("where", "text", "Conditions column=value joined by ';' (a condition may list values "
                "with ','); blank means every row.", required=False, blank_means="every row"),
-        Column("action", "choice", "set, scale or add.", choices=("set", "scale", "add")),
+        Column("action", "text", "set, scale or add.", required=False, choices=("set", "scale", "add"),
+               blank_means="not allowed: fails this scenario only"),
         Column("value", "text", "The value to set, the factor to scale by, or the amount to add.",
                required=False, blank_means="blank (set only)"),
         Column("note", "text", "Why: the event or assumption behind the scenario.", required=False,
@@ -643,6 +650,223 @@ OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = plan_sheet_help()
 
 
 # --- batch sheets: written by `batch`, `frontier`, `stress`, `montecarlo` --------------------
+# Column names ending in `<CODE>` stand for one column per commodity (china_share_REO, ...);
+# `batch_column` resolves them. The long-form plan sheets of `batch` (Flows, Shares, ChinaShare,
+# Shortfalls) are the plan sheets with `scenario` first: `long_form_sheet` derives them from the
+# plan declarations (same names, so they are not registered twice).
+
+_MONEY = "currency"
+
+
+def _money(name: str, text: str) -> OutputColumn:
+    return OutputColumn(name, text, "money", _MONEY)
+
+
+_RUN_COLUMNS = (
+    OutputColumn("solve_seconds", "HiGHS run time of this solve.", "number", "s"),
+    OutputColumn("seconds", "Edit + build + solve + tables of this solve.", "number", "s"),
+    OutputColumn("model_pass", "update (changed numbers pushed to HiGHS) or rebuild (model passed again)."),
+    OutputColumn("error", "Why this solve failed (blank when it did not)."),
+)
+
+declare(
+    OutputSheet(
+        "Comparison",
+        "One row per scenario, base first; every delta against base (never edited by the "
+        "Scenarios sheet). Leads with the objective and the value of unmet demand: total cost alone "
+        "would read a disruption as a saving.",
+        (
+            OutputColumn("scenario", "Scenario name (base: the workbook as written)."),
+            OutputColumn("status", "Run status of this scenario, or error."),
+            _money("objective", "total_cost + shortfall_value + risk_cost."),
+            _money("delta_objective", "objective minus base's: the scenario's cost, unmet demand included."),
+            _money("shortfall_value", "Unmet demand valued at its shortfall penalty."),
+            _money("delta_shortfall_value", "shortfall_value minus base's."),
+            _money("total_cost", "Production and route cost (leaves out unmet demand)."),
+            _money("delta_cost", "total_cost minus base's."),
+            _money("risk_cost", "The risk term: risk_weight x risk x flow."),
+            OutputColumn("shortfall_total", "Unmet demand summed over commodities of different "
+                         "units (kept for compatibility; see ShortfallByCommodity).", "quantity",
+                         "mixed units"),
+            OutputColumn("china_share_<CODE>", "China group's share of supply to non-China "
+                         "destinations, all periods, one column per commodity.", "share", "%"),
+            *_RUN_COLUMNS,
+        ),
+        commands=("batch",),
+        row="one scenario",
+    ),
+    OutputSheet(
+        "ShortfallByCommodity",
+        "Unmet demand per scenario and commodity, in the commodity's unit (never added across "
+        "units), with its value at the shortfall penalty.",
+        (
+            OutputColumn("scenario", "Scenario name."),
+            OutputColumn("commodity", "Commodity code."),
+            OutputColumn("unit", "The commodity's unit (Commodities.unit)."),
+            OutputColumn("shortfall", "Unmet demand, all periods and destinations.", "quantity",
+                         "Commodities.unit"),
+            OutputColumn("delta_shortfall", "shortfall minus base's.", "quantity", "Commodities.unit"),
+            _money("shortfall_value", "shortfall x its penalty."),
+            _money("delta_shortfall_value", "shortfall_value minus base's."),
+        ),
+        commands=("batch",),
+        row="one (scenario, commodity) with unmet demand in the scenario or in base",
+    ),
+    OutputSheet(
+        "Diff",
+        "Per scenario: every input cell its overrides changed, then its 10 largest flow cost "
+        "moves and 10 largest flow quantity moves against base.",
+        (
+            OutputColumn("scenario", "Scenario name."),
+            OutputColumn("kind", "input, flow cost or flow quantity."),
+            OutputColumn("sheet", "Input sheet (input) or Flows."),
+            OutputColumn("row", "Excel row of the changed input cell.", "integer"),
+            OutputColumn("column", "Changed column."),
+            OutputColumn("item", "The Scenarios row (input) or the flow (period commodity origin->destination)."),
+            OutputColumn("old", "Base value.", "number", "the column's unit"),
+            OutputColumn("new", "Scenario value.", "number", "the column's unit"),
+            OutputColumn("change", "new - old.", "number", "the column's unit"),
+        ),
+        commands=("batch",),
+        row="one changed input cell or one moved flow",
+    ),
+    OutputSheet(
+        "Stress",
+        "Outages ranked by the change in objective (currency), largest first.",
+        (
+            OutputColumn("rank", "1 = the outage that raises the objective most.", "integer"),
+            OutputColumn("kind", "country or route."),
+            OutputColumn("target", "The country removed, or the route blocked (with its Routes row)."),
+            OutputColumn("status", "Run status, or error."),
+            _money("delta_objective", "objective minus base's (the ranking)."),
+            _money("shortfall_value", "Unmet demand valued at its penalty."),
+            _money("delta_shortfall_value", "shortfall_value minus base's."),
+            _money("objective", "total_cost + shortfall_value + risk_cost."),
+            _money("total_cost", "Production and route cost."),
+            _money("delta_cost", "total_cost minus base's."),
+            OutputColumn("shortfall_total", "Unmet demand summed over units (compatibility).",
+                         "quantity", "mixed units"),
+            OutputColumn("delta_shortfall", "shortfall_total minus base's (compatibility).",
+                         "quantity", "mixed units"),
+            OutputColumn("unit", "Unit of capacity_removed and base_flow; mixed: they are blank."),
+            OutputColumn("capacity_removed", "Capacity removed, all periods (one unit only).",
+                         "quantity", "unit column"),
+            OutputColumn("base_flow", "What the country shipped in the base plan (one unit only).",
+                         "quantity", "unit column"),
+            OutputColumn("capacity_removed_by_unit", "Capacity removed per unit, as text."),
+            OutputColumn("worst_shortfall", "The commodity whose unmet demand is worth most, with "
+                         "its quantity in its unit."),
+            OutputColumn("error", "Why this solve failed (blank when it did not)."),
+        ),
+        commands=("stress",),
+        row="one outage",
+    ),
+    OutputSheet(
+        "Frontier",
+        "Per commodity: caps from its uncapped China share down to 0, every other input as in base.",
+        (
+            OutputColumn("commodity", "Commodity whose cap is swept."),
+            OutputColumn("step", "0 = the uncapped share.", "integer"),
+            OutputColumn("china_cap", "The cap of this step.", "share", "%"),
+            OutputColumn("status", "Run status, or error."),
+            _money("objective", "total_cost + shortfall_value + risk_cost (the chart)."),
+            _money("delta_objective", "objective minus step 0's: the cost of the cap."),
+            _money("shortfall_value", "Unmet demand valued at its penalty."),
+            _money("total_cost", "Production and route cost."),
+            _money("delta_cost", "total_cost minus step 0's."),
+            OutputColumn("shortfall", "Unmet demand of this commodity.", "quantity", "Commodities.unit"),
+            OutputColumn("unit", "The commodity's unit."),
+            OutputColumn("shortfall_total", "Unmet demand summed over units (compatibility).",
+                         "quantity", "mixed units"),
+            OutputColumn("china_share", "China share achieved.", "share", "%"),
+            OutputColumn("marginal_cost", "Objective change per +1 percentage point of cap (dual, "
+                         "summed over periods).", "per_unit", "currency per point"),
+            OutputColumn("slope", "The same, measured between this step and the previous.",
+                         "per_unit", "currency per point"),
+            OutputColumn("error", "Why this solve failed (blank when it did not)."),
+        ),
+        commands=("frontier",),
+        row="one (commodity, cap) step",
+    ),
+    OutputSheet(
+        "MonteCarlo",
+        "P5/P50/P95, mean and probability > 0 of each figure over the successful draws.",
+        (
+            OutputColumn("metric", "objective, shortfall_value, total_cost, shortfall_total, "
+                         "shortfall_<CODE>."),
+            OutputColumn("unit", "The metric's unit (currency, or the commodity's unit)."),
+            OutputColumn("P5", "5th percentile.", "number", "unit column"),
+            OutputColumn("P50", "Median.", "number", "unit column"),
+            OutputColumn("P95", "95th percentile.", "number", "unit column"),
+            OutputColumn("mean", "Mean.", "number", "unit column"),
+            OutputColumn("probability_positive", "Share of draws where the metric is > 0.", "share", "%"),
+            OutputColumn("draws", "Successful draws counted.", "integer"),
+        ),
+        commands=("montecarlo",),
+        row="one metric",
+    ),
+    OutputSheet(
+        "CapBinding",
+        "How often each China cap binds over the successful draws.",
+        (
+            OutputColumn("commodity", "Capped commodity."),
+            OutputColumn("period", "Period.", "period"),
+            OutputColumn("china_cap", "The cap.", "share", "%"),
+            OutputColumn("binding_draws", "Draws where the cap is at its limit.", "integer"),
+            OutputColumn("binding_frequency", "binding_draws / successful draws.", "share", "%"),
+        ),
+        commands=("montecarlo",),
+        row="one (capped commodity, period)",
+    ),
+    OutputSheet(
+        "Draws",
+        "One row per draw.",
+        (
+            OutputColumn("draw", "Draw index i (uses SeedSequence([seed, i])).", "integer"),
+            OutputColumn("status", "Run status, or error."),
+            _money("objective", "total_cost + shortfall_value + risk_cost."),
+            _money("shortfall_value", "Unmet demand valued at its penalty."),
+            _money("total_cost", "Production and route cost."),
+            OutputColumn("shortfall_total", "Unmet demand summed over units (compatibility).",
+                         "quantity", "mixed units"),
+            OutputColumn("shortfall_<CODE>", "Unmet demand per commodity.", "quantity",
+                         "Commodities.unit"),
+            OutputColumn("china_share_<CODE>", "China share per commodity, all periods.", "share", "%"),
+            OutputColumn("binding_caps", "The (commodity period) caps at their limit."),
+            OutputColumn("error", "Why this draw failed (blank when it did not)."),
+        ),
+        commands=("montecarlo",),
+        row="one draw",
+    ),
+)
+
+BATCH_LONG_FORM = ("Flows", "Shares", "ChinaShare", "Shortfalls")
+
+
+def long_form_sheet(name: str) -> OutputSheet:
+    """A plan sheet of every scenario in one table (batch): `scenario` first, then the plan
+    sheet's columns as declared (or as the legacy OUTPUT_SHEETS mapping names them)."""
+    scenario = OutputColumn("scenario", "Scenario name.")
+    if name in OUTPUTS:
+        plan = OUTPUTS[name]
+        return OutputSheet(name, f"{plan.help} Every scenario, long form.",
+                           (scenario, *plan.columns), commands=("batch",),
+                           row=f"{plan.row} of one scenario".strip())
+    help_text, columns = OUTPUT_SHEETS[name]
+    return OutputSheet(name, f"{help_text} Every scenario, long form.",
+                       (scenario, *(OutputColumn(c, h) for c, h in columns.items())),
+                       commands=("batch",))
+
+
+def batch_column(sheet: OutputSheet, name: str) -> OutputColumn:
+    """The declared column of `sheet` for a written column name, `<CODE>` patterns included."""
+    for col in sheet.columns:
+        if col.name == name:
+            return col
+        if col.name.endswith("<CODE>") and name.startswith(col.name[: -len("<CODE>")]):
+            return col
+    raise KeyError(f"{sheet.name}.{name}")
+
 
 
 

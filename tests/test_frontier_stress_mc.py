@@ -198,4 +198,4 @@ def test_montecarlo_cli_default_applies_without_uncertainty_sheet(tmp_path):
     assert run.exit_code == 0, run.output
     assert "default +/-20% uniform" in run.output
     metrics = [r["metric"] for r in read_sheet(out, "MonteCarlo")]
-    assert metrics[:3] == ["total_cost", "objective", "shortfall_total"]
+    assert metrics[:4] == ["objective", "shortfall_value", "total_cost", "shortfall_total"]

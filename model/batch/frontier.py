@@ -7,6 +7,10 @@ the base case (including other commodities' caps). Each step records the objecti
 shortfall, achieved China share and the cap's marginal cost from the dual (objective change per
 +1 percentage point of cap, summed over periods since one cap covers every period), next to the
 slope measured between neighbouring steps.
+
+The charts show the objective (production, routes, risk and unmet demand at its penalty): total
+cost alone falls once a tight cap forces unmet demand, which would draw de-risking as a saving.
+A commodity with a single point (the China group supplies none of it) gets no chart.
 """
 
 from __future__ import annotations
@@ -26,14 +30,19 @@ FRONTIER_COLUMNS = [
     "china_cap",
     "status",
     "objective",
+    "delta_objective",
+    "shortfall_value",
     "total_cost",
     "delta_cost",
+    "shortfall",
+    "unit",
     "shortfall_total",
     "china_share",
     "marginal_cost",
     "slope",
     "error",
 ]
+DERIVED = ("delta_objective", "delta_cost", "slope")
 
 
 def set_cap(base: InputData, commodity: str, cap: float) -> tuple[InputData, None]:
@@ -60,7 +69,11 @@ def run_frontier(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    journal=None,
 ) -> tuple[pd.DataFrame, RunReport]:
+    from model.batch.output import commodity_units
+
+    units = commodity_units(data)
     commodities = list(commodities) if commodities else china_commodities(data)
     known = set(data["Commodities"]["code"])
     unknown = [c for c in commodities if c not in known]
@@ -76,6 +89,7 @@ def run_frontier(
         scheduler=scheduler,
         progress=progress,
         desc="uncapped",
+        journal=journal,
     )
     starts: dict[str, float] = {}
     for c in commodities:
@@ -95,15 +109,16 @@ def run_frontier(
             cap = round(float(cap), 12)
             jobs.append(Job(f"{c}|{i}", partial(set_cap, commodity=c, cap=cap)))
             plan.append((c, i, cap))
-    sweep = run_jobs(
-        data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="frontier"
-    )
+    sweep = (run_jobs(data, jobs, workers=workers, scheduler=scheduler, progress=progress,
+                      desc="frontier", journal=journal)
+             if not first.interrupted else RunReport([], True, 0.0, first.workers, first.mode))
     report = RunReport(
         first.results + sweep.results,
         first.interrupted or sweep.interrupted,
         first.seconds + sweep.seconds,
         sweep.workers,
         sweep.mode,
+        resumed=first.resumed + sweep.resumed,
     )
     rows = []
     done = sweep.by_key
@@ -118,18 +133,21 @@ def run_frontier(
                 "china_cap": cap,
                 "status": r.status,
                 "objective": r.objective,
+                "shortfall_value": r.shortfall_value,
                 "total_cost": r.total_cost,
+                "shortfall": r.shortfall_by_commodity.get(c, np.nan),
+                "unit": units.get(c, ""),
                 "shortfall_total": r.shortfall_total,
                 "china_share": r.china_share.get(c, np.nan),
                 "marginal_cost": r.cap_marginal.get(c, np.nan),
                 "error": r.error,
             }
         )
-    table = pd.DataFrame(
-        rows, columns=[c for c in FRONTIER_COLUMNS if c not in ("delta_cost", "slope")]
-    )
+    table = pd.DataFrame(rows, columns=[c for c in FRONTIER_COLUMNS if c not in DERIVED])
     if table.empty:
         return pd.DataFrame(columns=FRONTIER_COLUMNS), report
+    table["delta_objective"] = table["objective"] - table.groupby("commodity")[
+        "objective"].transform("first")
     table["delta_cost"] = table["total_cost"] - table.groupby("commodity")["total_cost"].transform(
         "first"
     )
@@ -141,21 +159,24 @@ def run_frontier(
 
 
 def frontier_charts(table: pd.DataFrame) -> list[Chart]:
-    """One native line chart per commodity: total cost against the cap (rows of that commodity)."""
+    """One native line chart per commodity with more than one point: the objective against the
+    cap (rows of that commodity). A single point is no curve."""
     charts = []
-    for n, (code, rows) in enumerate(table.groupby("commodity", sort=False)):
+    for code, rows in table.groupby("commodity", sort=False):
+        if len(rows) < 2:
+            continue
         first = int(rows.index.min()) + 2
         last = int(rows.index.max()) + 2
         charts.append(
             Chart(
                 "Frontier",
                 "line",
-                f"{code}: cost of lowering the China cap",
+                f"{code}: cost of lowering the China cap (objective)",
                 "china_cap",
-                ("total_cost",),
-                y_title="total cost",
+                ("objective",),
+                y_title="objective",
                 x_title="China cap",
-                anchor=f"N{2 + 18 * n}",
+                anchor=f"R{2 + 18 * len(charts)}",
                 rows=(first, last),
             )
         )

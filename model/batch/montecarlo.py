@@ -32,7 +32,7 @@ from model.batch.runner import Job, RunReport, run_jobs
 from model.data import InputData
 from model.errors import InputError, Problem
 from model.io.cells import parse_code, parse_number
-from model.schema import UNCERTAINTY_SHEET
+from model.schema import MAX_ABS_NUMBER, UNCERTAINTY_SHEET
 
 SHEET = UNCERTAINTY_SHEET.name
 COLUMNS = UNCERTAINTY_SHEET.column_names  # the contract, model/schema.py
@@ -156,6 +156,13 @@ def apply_draw(
                 capacity[
                     ((supply["country"] == country) & (supply["commodity"] == commodity)).to_numpy()
                 ] = 0.0
+    for name, values in (("capacity", capacity), ("unit_cost", cost)):
+        beyond = ~np.isfinite(values) | (np.abs(values) > MAX_ABS_NUMBER)
+        if beyond.any():
+            raise InputError(
+                f"draw {draw}: a {name} multiplier gives {values[beyond][0]:.6g}, beyond the "
+                f"limit of +/-{MAX_ABS_NUMBER:.0e} that applies to every number"
+            )
     supply["capacity"] = capacity
     supply["unit_cost"] = cost
     return data, None
@@ -170,14 +177,18 @@ def run_montecarlo(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    journal=None,
 ) -> tuple[dict[str, pd.DataFrame], RunReport]:
+    if int(seed) < 0:
+        raise InputError(f"--seed {seed}: the seed must be 0 or more")
     spec = DEFAULT_SPEC if spec is None else spec
     jobs = [
         Job(f"draw {i}", partial(apply_draw, spec=spec, seed=seed, draw=i), keep_tables=False)
         for i in range(int(draws))
     ]
     report = run_jobs(
-        data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="monte carlo"
+        data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="monte carlo",
+        journal=journal,
     )
     return summarise(data, report, seed), report
 
@@ -190,6 +201,7 @@ def draws_table(data: InputData, report: RunReport) -> pd.DataFrame:
             "draw": int(r.key.split()[-1]),
             "status": r.status,
             "objective": r.objective,
+            "shortfall_value": r.shortfall_value,
             "total_cost": r.total_cost,
             "shortfall_total": r.shortfall_total,
         }
@@ -204,9 +216,18 @@ def draws_table(data: InputData, report: RunReport) -> pd.DataFrame:
 
 
 def summarise(data: InputData, report: RunReport, seed: int) -> dict[str, pd.DataFrame]:
+    from model.batch.output import commodity_units
+
     draws = draws_table(data, report)
     codes = list(data["Commodities"]["code"])
-    metrics = ["total_cost", "objective", "shortfall_total", *[f"shortfall_{c}" for c in codes]]
+    units = commodity_units(data)
+    currency = str(getattr(data.settings, "currency", "") or "") or "currency"
+    # the objective and the value of unmet demand first (currency); quantities per commodity in
+    # their own unit; shortfall_total (a sum over units) is kept for compatibility only
+    metric_units = {"objective": currency, "shortfall_value": currency, "total_cost": currency,
+                    "shortfall_total": "mixed units",
+                    **{f"shortfall_{c}": units.get(c, "") for c in codes}}
+    metrics = list(metric_units)
     ok = draws[draws["error"] == ""] if len(draws) else draws
     rows = []
     for m in metrics:
@@ -215,6 +236,7 @@ def summarise(data: InputData, report: RunReport, seed: int) -> dict[str, pd.Dat
         rows.append(
             {
                 "metric": m,
+                "unit": metric_units[m],
                 "P5": p5,
                 "P50": p50,
                 "P95": p95,

@@ -149,10 +149,13 @@ TOP_MOVES = (
 
 
 def comparison_table(results, base_key: str = "base") -> pd.DataFrame:
-    """One row per scenario, base first: status, costs and their change, shortfall, China shares."""
+    """One row per scenario, base first. It leads with the objective and the value of unmet demand
+    (currency) and their change against base: total_cost alone leaves out unmet demand, so a
+    disruption that cuts supply would read as a saving. China shares per commodity follow."""
     base = next((r for r in results if r.key == base_key), None)
-    base_cost = base.total_cost if base is not None else float("nan")
-    base_obj = base.objective if base is not None else float("nan")
+    nan = float("nan")
+    ref = {name: (getattr(base, name) if base is not None else nan)
+           for name in ("objective", "shortfall_value", "total_cost")}
     codes: list[str] = []
     for r in results:
         for code in r.china_share:
@@ -163,10 +166,13 @@ def comparison_table(results, base_key: str = "base") -> pd.DataFrame:
         row = {
             "scenario": r.key,
             "status": r.status,
-            "total_cost": r.total_cost,
-            "delta_cost": r.total_cost - base_cost,
             "objective": r.objective,
-            "delta_objective": r.objective - base_obj,
+            "delta_objective": r.objective - ref["objective"],
+            "shortfall_value": r.shortfall_value,
+            "delta_shortfall_value": r.shortfall_value - ref["shortfall_value"],
+            "total_cost": r.total_cost,
+            "delta_cost": r.total_cost - ref["total_cost"],
+            "risk_cost": r.risk_cost,
             "shortfall_total": r.shortfall_total,
         }
         for code in codes:
@@ -176,7 +182,46 @@ def comparison_table(results, base_key: str = "base") -> pd.DataFrame:
         row["model_pass"] = r.model_pass
         row["error"] = r.error
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else COMPARISON_FIXED)
+
+
+COMPARISON_FIXED = ["scenario", "status", "objective", "delta_objective", "shortfall_value",
+                    "delta_shortfall_value", "total_cost", "delta_cost", "risk_cost",
+                    "shortfall_total", "solve_seconds", "seconds", "model_pass", "error"]
+
+SHORTFALL_BY_COMMODITY_COLUMNS = ["scenario", "commodity", "unit", "shortfall", "delta_shortfall",
+                                  "shortfall_value", "delta_shortfall_value"]
+
+
+def shortfall_by_commodity_table(results, units: dict[str, str], base_key: str = "base") -> pd.DataFrame:
+    """Unmet demand per scenario and commodity, each in its own unit (never added across units),
+    with its value at the shortfall penalty (currency). Only commodities short in the scenario or
+    in base are listed."""
+    base = next((r for r in results if r.key == base_key), None)
+    rows = []
+    for r in results:
+        if r.error or not r.shortfall_by_commodity:
+            continue
+        for code, qty in r.shortfall_by_commodity.items():
+            b_qty = base.shortfall_by_commodity.get(code, 0.0) if base is not None else float("nan")
+            if qty <= 0 and not b_qty > 0:
+                continue
+            value = r.shortfall_value_by_commodity.get(code, float("nan"))
+            b_value = (base.shortfall_value_by_commodity.get(code, 0.0) if base is not None
+                       else float("nan"))
+            rows.append({"scenario": r.key, "commodity": code, "unit": units.get(code, ""),
+                         "shortfall": qty, "delta_shortfall": qty - b_qty,
+                         "shortfall_value": value, "delta_shortfall_value": value - b_value})
+    return pd.DataFrame(rows, columns=SHORTFALL_BY_COMMODITY_COLUMNS)
+
+
+def commodity_units(data) -> dict[str, str]:
+    """Commodities.unit by code (blank when the workbook leaves it out)."""
+    com = data["Commodities"]
+    if "unit" not in com.columns:
+        return {}
+    return {str(k): ("" if v is None or (isinstance(v, float) and v != v) else str(v))
+            for k, v in zip(com["code"], com["unit"], strict=True)}
 
 
 def long_tables(

@@ -5,6 +5,13 @@ Each row names a sheet and a column (case-insensitive), an optional `where` filt
 (`column=value` conditions joined by `;`, a condition may list values with `,`; blank means every
 row) and an action: `set` (value parsed like a cell of that column), `scale` (multiply) or `add`.
 
+Every number scenario arithmetic produces is held to the limit of every cell
+(`model.schema.MAX_ABS_NUMBER`): beyond it HiGHS would read the bound as infinite and answer a
+different question, so the scenario fails instead. The name `base` is kept for the unedited
+baseline: rows named `base` (any case) fail as their own scenario and never edit the baseline.
+A row with a blank name or an unknown action fails only itself (it is checked here, not by the
+loader, so one bad row never stops `sourcing solve` or the rest of the batch).
+
 An override that matches no row, names an unknown sheet or column, or leaves the data invalid
 (`model.data.check` on the modified copy) raises `InputError` whose problems name the Scenarios
 row; the batch records it for that scenario only.
@@ -22,7 +29,7 @@ import pandas as pd
 from model.data import NUMERIC_KINDS, InputData, check, column_values
 from model.errors import InputError, Problem
 from model.io.cells import parse_kind, parse_number
-from model.schema import INPUT_BY_NAME, Sheet
+from model.schema import INPUT_BY_NAME, MAX_ABS_NUMBER, Sheet
 
 BASE = "base"
 CHANGE_COLUMNS = ["scenario", "scenarios_row", "sheet", "row", "column", "old", "new"]
@@ -42,12 +49,47 @@ class Override:
 
 
 def scenario_names(data: InputData) -> list[str]:
-    """Scenario names in order of first appearance (blank names are skipped)."""
+    """Scenario names in order of first appearance (blank names are skipped; see unnamed_rows)."""
     names: list[str] = []
     for name in data.scenarios["scenario"]:
-        if isinstance(name, str) and name and name not in names:
+        if isinstance(name, str) and name.strip() and name not in names:
             names.append(name)
     return names
+
+
+def is_reserved(name: str) -> bool:
+    """`base` in any case or spacing names the unedited baseline, never a scenario."""
+    return str(name).strip().lower() == BASE
+
+
+def unnamed_rows(data: InputData) -> list[int]:
+    """Excel rows of the Scenarios sheet whose scenario name is blank (each fails on its own)."""
+    table = data.scenarios
+    blank = [not (isinstance(n, str) and n.strip()) for n in table["scenario"]]
+    return [int(r) for r, b in zip(table["row"], blank, strict=True) if b]
+
+
+def baseline(base: InputData) -> tuple[InputData, pd.DataFrame]:
+    """The unedited base data: the reference of every delta (Scenarios rows named base never apply)."""
+    return base.copy(), pd.DataFrame([], columns=CHANGE_COLUMNS)
+
+
+def reserved_name(base: InputData, name: str) -> tuple[InputData, pd.DataFrame]:
+    """A scenario named like the baseline: refused, so the baseline is never edited silently."""
+    rows = [ov.row for ov in overrides_for(base, name)]
+    raise InputError(
+        [Problem("Scenarios", r, "scenario", name,
+                 f"the name '{name}' is kept for the unedited baseline; rename this scenario")
+         for r in rows]
+    )
+
+
+def unnamed_row(base: InputData, row: int) -> tuple[InputData, pd.DataFrame]:
+    """A Scenarios row without a name belongs to no scenario: it fails on its own."""
+    raise InputError(
+        Problem("Scenarios", row, "scenario", None,
+                "the scenario name is blank, so this row belongs to no scenario; give it a name")
+    )
 
 
 def overrides_for(data: InputData, name: str) -> list[Override]:
@@ -59,7 +101,7 @@ def overrides_for(data: InputData, name: str) -> list[Override]:
             r.sheet,
             r.column,
             _blank_to_none(r.where),
-            r.action,
+            str(r.action or "").strip().lower(),
             _blank_to_none(r.value),
             int(r.row),
         )
@@ -78,9 +120,12 @@ def _blank_to_none(value: Any) -> Any:
 def apply_scenario(base: InputData, name: str) -> tuple[InputData, pd.DataFrame]:
     """The base data with scenario `name` applied, and the cells it changed (CHANGE_COLUMNS).
 
-    `name == "base"` with no Scenarios rows of that name returns an unchanged copy."""
+    `name == "base"` returns an unchanged copy: Scenarios rows named base never edit the baseline
+    (a batch reports them as a failed scenario, `reserved_name`)."""
+    if name == BASE:
+        return baseline(base)
     overrides = overrides_for(base, name)
-    if not overrides and name != BASE:
+    if not overrides:
         raise InputError(
             Problem("Scenarios", None, "scenario", name, "no Scenarios row has this name")
         )
@@ -262,7 +307,9 @@ def _apply_one(data: InputData, ov: Override) -> list[dict]:
                 "action",
                 ov.action,
             )
-        new = current * number if ov.action == "scale" else current + number
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = current * number if ov.action == "scale" else current + number
+        _within_limits(new, current, ov)
     else:
         raise _OverrideError("action must be set, scale or add", "action", ov.action)
     # one assignment of the whole column: with copy-on-write, .loc edits cost milliseconds each
@@ -282,6 +329,18 @@ def _apply_one(data: InputData, ov: Override) -> list[dict]:
         }
         for r, o, n in zip(rows, old, new, strict=True)
     ]
+
+
+def _within_limits(new: np.ndarray, old: np.ndarray, ov: Override) -> None:
+    """Scenario arithmetic obeys the limit of every cell: beyond it, fail this scenario."""
+    bad = ~np.isfinite(new) | (np.abs(new) > MAX_ABS_NUMBER)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _OverrideError(
+            f"{ov.action} {ov.value} turns {old[i]:.6g} into {new[i]:.6g}, beyond the limit of "
+            f"+/-{MAX_ABS_NUMBER:.0e} that applies to every number ({int(bad.sum())} cell(s))",
+            "value", ov.value,
+        )
 
 
 def _plain(v: Any) -> Any:

@@ -1,5 +1,11 @@
 """Outage screening: remove each supplier country in turn (capacity 0 on all its Supply rows),
-and optionally each Routes row (max_quantity 0), re-solve, and rank by shortfall then cost."""
+and optionally each Routes row (max_quantity 0), re-solve, and rank by the change in objective.
+
+Why the objective: it is in currency and counts unmet demand at its penalty, so an outage that
+leaves demand unmet ranks as the loss it is. Ranking by total cost reads lost supply as a saving,
+and ranking by total shortfall adds tonnes to wafers. Quantities stay per commodity in their unit
+(`worst_shortfall`); a country's capacity and base flow are totals only when its supply is in one
+unit (`unit`), otherwise blank with the split in `capacity_removed_by_unit`."""
 
 from __future__ import annotations
 
@@ -16,13 +22,18 @@ STRESS_COLUMNS = [
     "kind",
     "target",
     "status",
-    "shortfall_total",
-    "delta_shortfall",
+    "delta_objective",
+    "shortfall_value",
+    "delta_shortfall_value",
+    "objective",
     "total_cost",
     "delta_cost",
-    "delta_objective",
+    "shortfall_total",
+    "delta_shortfall",
+    "unit",
     "capacity_removed",
     "base_flow",
+    "capacity_removed_by_unit",
     "worst_shortfall",
     "error",
 ]
@@ -43,16 +54,25 @@ def block_route(base: InputData, route_row: int) -> tuple[InputData, None]:
 
 
 def stress_jobs(data: InputData, routes: bool = False) -> tuple[list[Job], dict[str, dict]]:
+    from model.batch.output import commodity_units
+
     jobs = [Job("base", partial(remove_country, country="\x00none"))]
     meta: dict[str, dict] = {}
     supply = data["Supply"]
+    units = commodity_units(data)
+    unit_of = supply["commodity"].map(lambda c: units.get(c, ""))
     for country in dict.fromkeys(supply["country"]):
         key = f"country {country}"
         jobs.append(Job(key, partial(remove_country, country=country)))
+        mine = (supply["country"] == country).to_numpy()
+        by_unit = supply.loc[mine, "capacity"].groupby(unit_of[mine], sort=False).sum()
         meta[key] = {
             "kind": "country",
             "target": country,
-            "capacity_removed": float(supply.loc[supply["country"] == country, "capacity"].sum()),
+            "units": list(by_unit.index),
+            "capacity_removed": float(by_unit.iloc[0]) if len(by_unit) == 1 else np.nan,
+            "capacity_removed_by_unit": "; ".join(
+                f"{_qty(v)} {u or '(no unit)'}" for u, v in by_unit.items()),
         }
     if routes:
         for r in data["Routes"].itertuples(index=False):
@@ -64,7 +84,9 @@ def stress_jobs(data: InputData, routes: bool = False) -> tuple[list[Job], dict[
             meta[key] = {
                 "kind": "route",
                 "target": f"{what} (Routes row {r.row})",
+                "units": [],
                 "capacity_removed": np.nan,
+                "capacity_removed_by_unit": "",
             }
     return jobs, meta
 
@@ -76,11 +98,16 @@ def run_stress(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    journal=None,
 ) -> tuple[pd.DataFrame, RunReport]:
+    from model.batch.output import commodity_units
+
     jobs, meta = stress_jobs(data, routes)
     report = run_jobs(
-        data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="stress"
+        data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="stress",
+        journal=journal,
     )
+    units = commodity_units(data)
     done = report.by_key
     base = done.get("base")
     base_flows = base.tables.get("Flows") if base is not None else None
@@ -90,29 +117,44 @@ def run_stress(
         if r is None:
             continue
         m = meta[job.key]
+        single = len(m["units"]) == 1
         used = np.nan
-        if base_flows is not None and len(base_flows):
-            if m["kind"] == "country":
-                used = float(base_flows.loc[base_flows["origin"] == m["target"], "quantity"].sum())
-        elif base_flows is not None:
+        if single and base_flows is not None and len(base_flows):
+            used = float(base_flows.loc[base_flows["origin"] == m["target"], "quantity"].sum())
+        elif single and base_flows is not None:
             used = 0.0
         worst = ""
         short = r.tables.get("Shortfalls")
         if short is not None and len(short):
-            by = short.groupby("commodity")["quantity"].sum().sort_values(ascending=False)
-            worst = f"{by.index[0]}: {by.iloc[0]:,.6g}"
+            # the commodity whose unmet demand is worth most (quantities of different units are
+            # never compared or added), shown in its own unit
+            by = pd.Series(r.shortfall_value_by_commodity).sort_values(ascending=False)
+            code = by.index[0] if len(by) and by.iloc[0] > 0 else None
+            if code is not None:
+                worst = (f"{code}: {_qty(r.shortfall_by_commodity.get(code, np.nan))} "
+                         f"{units.get(code, '')}".rstrip())
+        b = base if base is not None and not base.error else None
+
+        def delta(name: str, r=r, b=b) -> float:
+            return getattr(r, name) - (getattr(b, name) if b is not None else np.nan)
+
         rows.append(
             {
                 "kind": m["kind"],
                 "target": m["target"],
                 "status": r.status,
-                "shortfall_total": r.shortfall_total,
-                "delta_shortfall": r.shortfall_total - (base.shortfall_total if base else np.nan),
+                "delta_objective": delta("objective"),
+                "shortfall_value": r.shortfall_value,
+                "delta_shortfall_value": delta("shortfall_value"),
+                "objective": r.objective,
                 "total_cost": r.total_cost,
-                "delta_cost": r.total_cost - (base.total_cost if base else np.nan),
-                "delta_objective": r.objective - (base.objective if base else np.nan),
+                "delta_cost": delta("total_cost"),
+                "shortfall_total": r.shortfall_total,
+                "delta_shortfall": delta("shortfall_total"),
+                "unit": m["units"][0] if single else ("mixed" if m["units"] else ""),
                 "capacity_removed": m["capacity_removed"],
                 "base_flow": used,
+                "capacity_removed_by_unit": m["capacity_removed_by_unit"],
                 "worst_shortfall": worst,
                 "error": r.error,
             }
@@ -120,7 +162,7 @@ def run_stress(
     table = pd.DataFrame(rows, columns=[c for c in STRESS_COLUMNS if c != "rank"])
     table = _clean(table)
     table = table.sort_values(
-        ["delta_shortfall", "delta_cost"],
+        ["delta_objective", "delta_shortfall_value"],
         ascending=[False, False],
         na_position="last",
         kind="stable",
@@ -129,12 +171,18 @@ def run_stress(
     return table, report
 
 
+def _qty(v: float) -> str:
+    """A quantity as text an analyst reads at a glance: no exponent, no noise decimals."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+
+
 def _clean(table: pd.DataFrame) -> pd.DataFrame:
     """Round away solver noise (1e-9 of the figures) so 'no change' reads as exactly 0."""
     for col, ref in (
         ("delta_shortfall", "shortfall_total"),
         ("delta_cost", "total_cost"),
-        ("delta_objective", "total_cost"),
+        ("delta_objective", "objective"),
+        ("delta_shortfall_value", "objective"),
     ):
         scale = (
             max(1.0, float(table[ref].abs().max()))

@@ -6,6 +6,11 @@ basis (a warm start). `warm_start="auto"` measures: if a warm solve ever needs m
 iterations than the cold solve of the same session's first model, later solves start cold.
 HiGHS's time limit counts the whole life of the object, so each solve sets it relative to the
 run time already used.
+
+An in-place update is only a shortcut: if HiGHS refuses a change, fails the run, or ends with
+anything but a plan after an update or a warm start, the LP is passed again from scratch and
+solved cold, and that solve's status is the one reported (issue 14: a status is never carried
+over from a previous solve, and a result never depends on what this session solved before).
 """
 
 from __future__ import annotations
@@ -57,10 +62,9 @@ class HighsSession:
     def __init__(self, *, threads: int | None = None, time_limit_s: float | None = None,
                  warm_start: Literal["auto", "always", "never"] = "auto", log: bool = False):
         self.h = new_highs()
-        self.h.setOptionValue("output_flag", bool(log))
+        self.log = bool(log)
         self.threads = None if threads is None else int(threads)
-        if self.threads is not None:
-            self.h.setOptionValue("threads", self.threads)
+        self._options()
         self.time_limit_s = time_limit_s
         self.warm_start = warm_start
         self.lp: LP | None = None
@@ -74,6 +78,18 @@ class HighsSession:
         self._known: list[_Known] = []
 
     MAX_STRUCTURES = 4
+    # Matrix coefficients HiGHS accepts: its default (1e15) refuses a Recipes quantity of exactly
+    # the cell limit (model.schema.MAX_ABS_NUMBER) with "passModel failed"; every number a cell
+    # allows must reach the solver, so the bound is HiGHS's infinity.
+    LARGE_MATRIX_VALUE = INF
+    fallbacks = 0  # solves redone from scratch after a failed update or warm start
+
+    def _options(self) -> None:
+        h = self.h
+        h.setOptionValue("output_flag", self.log)
+        h.setOptionValue("large_matrix_value", float(self.LARGE_MATRIX_VALUE))
+        if self.threads is not None:
+            h.setOptionValue("threads", self.threads)
 
     @property
     def structures(self) -> list:
@@ -143,26 +159,55 @@ class HighsSession:
         self._cold_iterations = None
 
     def _update(self, old: LP, new: LP) -> None:
+        """Push only the numbers that differ; any change HiGHS refuses raises (the caller then
+        passes the whole model again)."""
         h = self.h
         idx = np.flatnonzero(old.c != new.c)
         if len(idx):
-            h.changeColsCost(len(idx), idx.astype(np.int32), new.c[idx])
+            self._check(h.changeColsCost(len(idx), idx.astype(np.int32), new.c[idx]), "changeColsCost")
         idx = np.flatnonzero((old.lower != new.lower) | (old.upper != new.upper))
         if len(idx):
-            h.changeColsBounds(len(idx), idx.astype(np.int32), new.lower[idx], _finite(new.upper[idx]))
+            self._check(h.changeColsBounds(len(idx), idx.astype(np.int32), new.lower[idx],
+                                           _finite(new.upper[idx])), "changeColsBounds")
         idx = np.flatnonzero((old.row_lower != new.row_lower) | (old.row_upper != new.row_upper))
         if len(idx):
-            h.changeRowsBounds(len(idx), idx.astype(np.int32), _finite(new.row_lower[idx]),
-                               _finite(new.row_upper[idx]))
+            self._check(h.changeRowsBounds(len(idx), idx.astype(np.int32), _finite(new.row_lower[idx]),
+                                           _finite(new.row_upper[idx])), "changeRowsBounds")
         changed = np.flatnonzero(old.A.data != new.A.data)
         if len(changed):
             rows = np.searchsorted(new.A.indptr, changed, side="right") - 1
             for r, c, v in zip(rows, new.A.indices[changed], new.A.data[changed], strict=True):
-                h.changeCoeff(int(r), int(c), float(v))
+                self._check(h.changeCoeff(int(r), int(c), float(v)), "changeCoeff")
 
     # -------------------------------------------------------------- solving
 
     def solve(self, lp: LP) -> Solution:
+        """Solve `lp`, reusing the loaded model and basis where that is safe. A failure after an
+        in-place update or from a warm start is never reported: the model is passed again from
+        scratch and solved cold, and that answer (whatever its status) is the one returned."""
+        shortcut = self.lp is not None and self.lp.same_structure(lp)
+        try:
+            solution = self._solve(lp)
+        except RuntimeError:
+            if not shortcut:
+                raise  # the whole model was just passed: nothing to fall back to
+            return self._fresh(lp)
+        if solution.status in _SUSPECT and (shortcut or solution.warm):
+            return self._fresh(lp)
+        return solution
+
+    def _fresh(self, lp: LP) -> Solution:
+        """A new HiGHS object, the whole model passed again, a cold solve: as if solved alone."""
+        self.fallbacks += 1
+        self.h = new_highs()
+        self._options()
+        self.lp = None
+        self._known = []
+        self._cold_iterations = None
+        self._warm_is_slower = False
+        return self._solve(lp)
+
+    def _solve(self, lp: LP) -> Solution:
         self.load(lp)
         h = self.h
         warm = self._cold_iterations is not None and self.warm_start != "never"
@@ -215,6 +260,8 @@ class HighsSession:
 
 
 _MS = highspy.HighsModelStatus
+# Outcomes that a stale model or basis can cause: checked again from scratch before reporting.
+_SUSPECT = (Status.NUMERICAL_TROUBLE, Status.INFEASIBLE)
 _STOPPED_EARLY = {_MS.kTimeLimit, _MS.kIterationLimit, _MS.kInterrupt, _MS.kHighsInterrupt, _MS.kSolutionLimit}
 
 
