@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from model.formulation.families import FAMILIES, SHARE_FAMILIES
 from model.io.atomic import write_atomically
-from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet
+from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet, batch_column
 
 OVERVIEW_ROWS = 9  # rows of the Overview's headline block (model/io/plan_style.py writes them)
 
@@ -59,7 +59,9 @@ def column_formats(table: pd.DataFrame, spec: OutputSheet | None) -> list[str]:
     out = []
     for column in (str(c) for c in table.columns):
         try:
-            out.append(NUMBER_FORMATS[spec.column(column).format] if spec is not None else number_format(column))
+            # batch_column: exact names, and per-commodity columns declared as `china_share_<CODE>`
+            out.append(NUMBER_FORMATS[batch_column(spec, column).format] if spec is not None
+                       else number_format(column))
         except KeyError:
             out.append(number_format(column))
     return out
