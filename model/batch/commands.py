@@ -166,7 +166,10 @@ def _notes(workbook: Path, report, extra: list[tuple[str, str]]) -> list[tuple[s
 
 
 def _money(value: float) -> str:
-    return "n/a" if value != value else f"{value:,.0f}"
+    """Currency at a readable scale (model/headline.py): 1,468.22 bn."""
+    from model.headline import money
+
+    return money(value)
 
 
 # ------------------------------------------------------------------ batch
