@@ -34,8 +34,8 @@ def test_bad_scenario_rows_are_warnings_and_fail_only_their_scenario(tmp_path):
     assert str(solve(data).status) == "optimal"
     tables, _ = run_batch(data, progress=False)
     by = tables["Comparison"].set_index("scenario")
-    assert list(by.index) == ["base", "bad_action", "(no name, Scenarios row 3)", "no_sheet", "bad_value",
-                              "good"]
+    assert list(by.index) == ["base", "bad_action", "no_sheet", "bad_value", "good",
+                              "(no name, Scenarios row 3)"]
     assert by.at["(no name, Scenarios row 3)", "status"] == "error"
     assert by.at["good", "status"] == "optimal" and by.at["good", "delta_cost"] > 0
     for name, says in [("bad_action", "action must be set, scale or add (got 'multiply')"),
