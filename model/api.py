@@ -15,6 +15,7 @@ import pandas as pd
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
+from model.planning_tables import with_mip_duals
 from model.results import Plan, build_plan
 from model.solve.highs import HighsSession
 
@@ -43,7 +44,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         session = HighsSession(time_limit_s=limit, threads=threads)
     else:
         session.time_limit_s = limit
-    sol = session.solve(lp)
+    sol = with_mip_duals(lp, session.solve(lp), threads=threads)  # binary projects: a MIP
     plan = build_plan(data, lp, sol, detail=detail, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,

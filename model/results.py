@@ -15,7 +15,8 @@ import pandas as pd
 import model
 from model.data import InputData
 from model.formulation.lp import LP
-from model.formulation.objective import cost_parts
+from model.formulation.objective import cost_parts, planning_cost_parts
+from model.planning_tables import add_planning_tables
 from model.solve.highs import Solution
 from model.status import HAS_PLAN, Status
 
@@ -110,7 +111,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
     if sol.x is not None:
         x = sol.x[lp.cols("flow")]
         u = sol.x[lp.cols("shortfall")]
-        parts = cost_parts(ix, x, u)
+        parts = cost_parts(ix, x, u) | planning_cost_parts(ix, sol.x, lp.col_start)
         shortfall_total = float(u[u > FLOW_TOL].sum())
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
@@ -124,11 +125,11 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
             makers["Capacity"] = lambda: capacity_table(lp, x, sol.row_dual)
             makers["Prices"] = lambda: prices_table(lp, sol.row_dual)
     else:
-        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
-                              float("nan"))
+        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost",
+                               "investment_cost", "holding_cost"), float("nan"))
         shortfall_total = float("nan")
         makers = dict.fromkeys(("Flows", "Shares", "ChinaShare", "Shortfalls"), pd.DataFrame)
-    total_cost = parts["production_cost"] + parts["route_cost"]
+    total_cost = parts["production_cost"] + parts["route_cost"] + parts["investment_cost"] + parts["holding_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],
                 risk_cost=parts["risk_cost"])
@@ -138,6 +139,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
     for name in TABLE_ORDER:
         if name in makers:
             tables.lazy(name, makers[name])
+    add_planning_tables(plan, extra)  # Stocks, Projects (issue 12)
     return plan
 
 

@@ -267,6 +267,56 @@ UNCERTAINTY_SHEET = Sheet(
 )
 
 INPUT_SHEETS = (*INPUT_SHEETS, UNCERTAINTY_SHEET)
+
+# --- planning-ahead input sheets: Stocks, Projects (issue 12) ---------------------------------
+STOCKS_SHEET = Sheet(
+    "Stocks",
+    "Stockpiles: a stock of the commodity held in the country. The balance there gains the "
+    "stock drawn (a build-up is extra demand); purchases into the stock are flows and count in "
+    "the shares of the period they are bought. Stock left at the end is free.",
+    (
+        _country,
+        _commodity,
+        Column("initial", "number", "Stock held before the first period.", required=False, blank_means="0",
+               minimum=0, unit="unit"),
+        Column("capacity", "number", "Largest stock at the end of any period.", required=False,
+               blank_means="no limit", minimum=0, unit="unit"),
+        Column("holding_cost", "number", "Cost per unit held at the end of each period.", required=False,
+               blank_means="0", minimum=0, unit="currency/unit"),
+        Column("max_release", "number", "Largest draw from the stock in one period.", required=False,
+               blank_means="no limit", minimum=0, unit="unit"),
+    ),
+    key=("country", "commodity"),
+    optional=True,
+    examples=(("USA", "REO", 2000, 10000, 500, None),),
+)
+PROJECTS_SHEET = Sheet(
+    "Projects",
+    "Candidate plants: built at most once, in a period >= first_period; from then on adds "
+    "`capacity` of supply of the commodity in the country every period at `unit_cost`. Its "
+    "cost, charged once, is capex x capacity + fixed_cost (both scaled by the built fraction).",
+    (
+        Column("project", "code", "Unique project name."),
+        _country,
+        _commodity,
+        Column("first_period", "integer", "Earliest year it can produce.", required=False,
+               blank_means="the first period", minimum=1900, maximum=2200),
+        Column("capacity", "number", "Supply it adds every period once built.", minimum=0, unit="unit"),
+        Column("unit_cost", "number", "Production cost per unit of its output.", minimum=0,
+               unit="currency/unit"),
+        Column("capex", "number", "Investment per unit of capacity, charged once.", required=False,
+               blank_means="0", minimum=0, unit="currency/unit"),
+        Column("fixed_cost", "number", "Investment charged once whatever the size.", required=False,
+               blank_means="0", minimum=0, unit="currency"),
+        Column("build", "choice", "binary (all or nothing: a MIP) or continuous (any fraction in [0, 1]).",
+               required=False, blank_means="continuous", choices=("binary", "continuous")),
+    ),
+    key=("project",),
+    optional=True,
+    examples=(("AUS_refinery", "AUS", "REO", 2027, 5000, 65000, 150000, 0, "binary"),),
+)
+INPUT_SHEETS = (*INPUT_SHEETS, STOCKS_SHEET, PROJECTS_SHEET)
+
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
 SCENARIOS_SHEET = Sheet(
