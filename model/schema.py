@@ -456,6 +456,65 @@ OUTPUT_SHEETS: dict[str, tuple[str, dict[str, str]]] = {
 
 # --- planning-ahead sheets: Stocks, Projects, Hedge (`solve`, `hedge`) -----------------------
 
+declare(
+    OutputSheet("Stocks", "Stockpile level at the end of each period (Stocks input sheet).", (
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("country", "Where the stock is held."),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("unit", "Commodities.unit of the quantities."),
+        OutputColumn("level", "Stock at the end of the period.", "quantity", "Commodities.unit"),
+        OutputColumn("change", "Level minus the level before (initial for the first period): "
+                     "+ a build-up, - a draw.", "quantity", "Commodities.unit"),
+    ), commands=("solve",), row="one (period, country, commodity) stock"),
+    OutputSheet("Projects", "Candidate plants (Projects input sheet): what the plan builds, when, and "
+                "what each is worth.", (
+        OutputColumn("project", "Project name."),
+        OutputColumn("country", "Where it produces."),
+        OutputColumn("commodity", "What it produces."),
+        OutputColumn("build", "binary (all or nothing) or continuous (any fraction)."),
+        OutputColumn("built", "Fraction built (0-1; 1 = the whole project).", "share"),
+        OutputColumn("period_built", "First period it is built in (blank: not built).", "period"),
+        OutputColumn("capacity_added", "Capacity added every period from then on: built x capacity.",
+                     "quantity", "Commodities.unit"),
+        OutputColumn("investment_cost", "Charged once: built x (capex x capacity + fixed_cost); inside "
+                     "total_cost.", "money", "currency"),
+        OutputColumn("value", "What the objective would lose without it: the plan re-solved with the "
+                     "project forbidden, minus the plan (0: not built).", "money", "currency"),
+    ), commands=("solve",), row="one Projects row"),
+    OutputSheet("Hedge", "The hedged plan: one first stage (first-period flows and stocks, every "
+                "project build) shared by every scenario, each scenario's own later periods.", (
+        OutputColumn("scenario", "Scenario name (base: the workbook as it is)."),
+        OutputColumn("probability", "Its weight in the expected objective.", "share"),
+        OutputColumn("objective", "Its objective under the hedged plan.", "money", "currency"),
+        OutputColumn("total_cost", "Its total cost under the hedged plan.", "money", "currency"),
+        OutputColumn("shortfall_value", "Its unmet demand x penalty under the hedged plan.", "money",
+                     "currency"),
+        OutputColumn("shortfall_total", "Its unmet demand, all commodities.", "quantity"),
+        OutputColumn("own_optimum", "Its objective planned alone with perfect foresight (for EVPI).",
+                     "money", "currency"),
+        OutputColumn("base_first_stage", "Its objective with the first stage fixed at the base plan's "
+                     "(blank: the base plan's first stage cannot be carried out in it).", "money", "currency"),
+    ), commands=("hedge",), row="one scenario"),
+    OutputSheet("FirstStage", "The decisions taken now, before knowing which scenario comes: first-period "
+                "flows, first-period stock levels and project builds.", (
+        OutputColumn("kind", "flow, stock or build."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("origin", "Supplying country (stock, build: where it is)."),
+        OutputColumn("destination", "Receiving country (build: the project name)."),
+        OutputColumn("quantity", "Units shipped, the stock level, or the fraction built.", "quantity"),
+    ), commands=("hedge",), row="one first-stage decision"),
+    OutputSheet("ScenarioFlows", "Every non-zero flow of every scenario under the hedged plan.", (
+        OutputColumn("scenario", "Scenario name."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("origin", "Supplying country."),
+        OutputColumn("destination", "Receiving country."),
+        OutputColumn("quantity", "Units shipped.", "quantity", "Commodities.unit"),
+        OutputColumn("unit_cost", "Production cost per unit at the origin.", "per_unit", "currency/unit"),
+    ), commands=("hedge",), row="one (scenario, period, commodity, origin, destination) flow"),
+)
+
 
 
 # --- content-tracing sheets: ChinaContent ----------------------------------------------------
