@@ -44,7 +44,7 @@ def planning_workbooks(draw) -> dict[str, list[list[Any]]]:
     for i in range(draw(st.integers(0, 3))):
         projects.append([f"P{i}", draw(st.sampled_from(countries)), draw(st.sampled_from(coms)),
                          draw(maybe(st.sampled_from(periods))), draw(st.sampled_from([10, 50, 120])),
-                         draw(st.sampled_from([0, 1, 5, 15])), draw(maybe(st.sampled_from([0, 1, 10]))),
+                         draw(st.sampled_from([0, 1, 5, 15])), draw(st.sampled_from([None, 1, 10, 10])),
                          draw(maybe(st.sampled_from([0, 50, 400]))),
                          draw(st.sampled_from([None, "continuous", "binary"]))])
     sheets["Stocks"] = [["country", "commodity", "initial", "capacity", "holding_cost", "max_release"],
@@ -90,3 +90,27 @@ def test_engine_reference_and_pyomo_agree_with_stocks_and_projects(sheets):
         assert set(lp_rows) <= set(FAMILIES) | {f for f in lp_rows if f not in FAMILIES and not lp_rows[f]}
         n_int = sum(1 for v in m.component_data_objects(pyo.Var) if v.is_binary())
         assert n_int == (0 if plan.lp.integrality is None else int(plan.lp.integrality.sum()))
+
+
+def test_generator_builds_and_stocks_something():
+    """The strategy is not vacuous: some plans build projects (binary and fractional) and hold stock."""
+    from hypothesis import settings
+
+    seen: set[str] = set()
+
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @given(planning_workbooks())
+    def collect(sheets):
+        with tempfile.TemporaryDirectory() as d:
+            plan = solve_workbook(write_workbook(Path(d) / "in.xlsx", sheets))
+        if "Projects" in plan.tables:
+            pr = plan.tables["Projects"]
+            if ((pr["build"] == "binary") & (pr["built"] > 0.5)).any():
+                seen.add("binary_built")
+            if ((pr["built"] > 1e-6) & (pr["built"] < 1 - 1e-6)).any():
+                seen.add("fraction_built")
+        if "Stocks" in plan.tables and (plan.tables["Stocks"]["change"] > 1e-6).any():
+            seen.add("stock_built_up")
+
+    collect()
+    assert seen == {"binary_built", "fraction_built", "stock_built_up"}

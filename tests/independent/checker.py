@@ -43,7 +43,7 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
     node_set = set(spec.nodes)
     cost_sum = 0.0
     cost_scale = 0.0
-    seen: set[tuple[Flow, float]] = set()
+    seen: dict[Flow, int] = {}
     for i, r in enumerate(plan["flows"], start=2):
         o, d, k = _code(r.get("origin")), _code(r.get("destination")), _code(r.get("commodity"))
         t = _period(r.get("period"))
@@ -55,12 +55,13 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         if q < -tol:
             v.append(f"{where}: negative quantity {q}")
         key = (o, d, k, t)
-        # a project's output is a flow of its own (same key, the project's unit cost)
+        # a project's output is a flow of its own: one row per Supply row and active project
         r_uc = _num(r.get("unit_cost"))
-        if (key, r_uc) in seen or (key in x and not any(
-                pv["country"] == o and pv["commodity"] == k for pv in spec.projects.values())):
+        sources = int((o, k, t) in spec.supply) + sum(
+            1 for pv in spec.projects.values() if pv["country"] == o and pv["commodity"] == k and t >= pv["first"])
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > max(1, sources):
             v.append(f"{where}: duplicate flow row")
-        seen.add((key, r_uc))
         x[key] += q
         if abs(q) <= tol:
             continue
