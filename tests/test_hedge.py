@@ -130,3 +130,22 @@ def test_cli_writes_the_hedge_workbook(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "model.cli", "hedge", str(inp), "--scenario", "ban", "-o",
                           str(tmp_path / "x.xlsx")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "NAME=PROBABILITY" in bad.stderr
+
+
+def test_a_scenario_strikes_after_the_first_stage_unless_told_otherwise(tmp_path):
+    # `ban_all` cuts China in 2026 too. By default scenarios strike after the first stage, so it
+    # hedges like `ban` (2500). As written (--from-first-period) the shared 2026 purchases cannot
+    # use China in any scenario: base 30 (100 + s) + 5 s + 10 (100 - s), ban 3000 + 35 s +
+    # 30 (100 - s): s = 0, expected (4000 + 6000) / 2 = 5000, and the base plan (100 t from
+    # China in 2026) cannot be carried out under the ban: value of hedging infinite.
+    s = sheets()
+    s["Scenarios"] = [SCENARIOS, ["ban_all", "Supply", "capacity", "country=CHN", "set", 0, "ban from now"]]
+    data = load_workbook(write_workbook(tmp_path / "all.xlsx", s))
+    later = solve_hedge(data)
+    assert later.objective == pytest.approx(2500)
+    now = solve_hedge(data, from_first_period=True)
+    assert now.objective == pytest.approx(5000)
+    assert first_stock(now) == pytest.approx(0)
+    assert now.value_of_hedging == float("inf")
+    summary = dict(zip(now.tables["Summary"]["metric"], now.tables["Summary"]["value"], strict=True))
+    assert "cannot be carried out in ban_all" in summary["value_of_hedging"]

@@ -8,9 +8,12 @@ scenario keeps its own decisions for the later periods.
     expected:    min  sum_s p_s c_s' z_s
     worst case:  min  w   s.t.  c_s' z_s - w <= 0  for every s
 
-Scenarios are applied as written (model/batch/scenarios.py): a disruption that starts in the
-first period constrains the shared first-period decisions in every scenario, as it should (they
-are taken before anyone knows which scenario comes).
+When does a disruption strike? By default after the first stage: each scenario's changes apply
+from the second period on (its first-period costs, bounds and rows are the base's), the textbook
+two-stage setting: decide now, learn which scenario comes, adapt. A scenario that changes the
+LP's structure (e.g. removes a cap) cannot be split by period and applies as written; the
+Summary names it. With `from_first_period` every scenario applies as written, so a disruption
+that starts now constrains the shared first-period decisions in every scenario.
 
 Reported beside the hedged objective:
   value_of_hedging  the same measure (expected or worst) with the first stage fixed at the base
@@ -59,6 +62,7 @@ class Member:
     offset: int = 0
     first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # first-stage columns
     keys: list = field(default_factory=list)  # their keys, to match across scenarios
+    as_written: bool = False  # its changes also apply to the first period
 
 
 @dataclass
@@ -147,7 +151,38 @@ def first_stage(lp: LP) -> tuple[np.ndarray, list]:
 # ----------------------------------------------------------------------------- the solve
 
 
-def scenario_members(data: InputData, weights: dict[str, float]) -> list[Member]:
+def _periods_of(blocks: dict, size: int, t0: int) -> np.ndarray:
+    """True for every column (or row) of a block whose key table has period t0."""
+    out = np.zeros(size, dtype=bool)
+    at = 0
+    for block in blocks.values():
+        keys = block.keys
+        if block.size and "period" in keys:
+            out[at:at + block.size] = keys["period"].to_numpy() == t0
+        at += block.size
+    return out
+
+
+def from_second_period(lp: LP, base: LP) -> LP | None:
+    """`lp` with the first period's costs, bounds, row bounds and coefficients taken from `base`
+    (the scenario strikes after the first stage); None when the structures differ."""
+    if lp.shape != base.shape or not lp.same_structure(base):
+        return None
+    t0 = lp.index.periods[0]
+    cols = _periods_of(lp.var_blocks, lp.shape[1], t0)
+    rows = _periods_of(lp.row_blocks, lp.shape[0], t0)
+    c, lower, upper = lp.c.copy(), lp.lower.copy(), lp.upper.copy()
+    c[cols], lower[cols], upper[cols] = base.c[cols], base.lower[cols], base.upper[cols]
+    rl, ru = lp.row_lower.copy(), lp.row_upper.copy()
+    rl[rows], ru[rows] = base.row_lower[rows], base.row_upper[rows]
+    A = lp.A.copy()
+    entry_row = np.repeat(np.arange(lp.shape[0]), np.diff(A.indptr))
+    mask = rows[entry_row]
+    A.data[mask] = base.A.data[mask]
+    return replace(lp, c=c, lower=lower, upper=upper, row_lower=rl, row_upper=ru, A=A)
+
+
+def scenario_members(data: InputData, weights: dict[str, float], *, from_first_period: bool = False) -> list[Member]:
     from model.batch.scenarios import apply_scenario
 
     members = []
@@ -155,9 +190,14 @@ def scenario_members(data: InputData, weights: dict[str, float]) -> list[Member]
     for name, p in weights.items():
         d = apply_scenario(data, name)[0]
         lp = build_lp(d, reuse=base_lp.index if base_lp is not None else None)
+        as_written = from_first_period
         if base_lp is None:
             base_lp = lp
-        members.append(Member(name, p, d, lp))
+        elif not from_first_period:
+            split = from_second_period(lp, base_lp)
+            as_written = split is None
+            lp = split or lp
+        members.append(Member(name, p, d, lp, as_written=as_written))
     t0 = {m.lp.index.periods[0] for m in members}
     if len(t0) > 1:
         raise InputError("hedge: every scenario must start in the same first period")
@@ -239,13 +279,13 @@ def _fixed_objective(m: Member, base_x: np.ndarray, base: Member, threads: int |
 
 
 def solve_hedge(data: InputData, given: dict[str, float] | None = None, *, worst_case: bool = False,
-                threads: int | None = None, evaluate: bool = True) -> HedgeResult:
+                from_first_period: bool = False, threads: int | None = None, evaluate: bool = True) -> HedgeResult:
     """The hedged plan over base and the Scenarios sheet (or the scenarios `given` with weights)."""
     from model.batch.scenarios import scenario_names
 
     names = [BASE, *[n for n in scenario_names(data) if n != BASE]]
     weights = probabilities(names, given or {})
-    members = scenario_members(data, weights)
+    members = scenario_members(data, weights, from_first_period=from_first_period)
     lp, unmatched = extensive_form(members, worst_case=worst_case)
     started = time.perf_counter()
     sol = HighsSession(threads=threads).solve(lp)
@@ -333,6 +373,9 @@ def hedge_tables(res: HedgeResult, sol: Solution) -> dict[str, pd.DataFrame]:
         ("objective_basis", "worst case: the largest scenario objective" if res.worst_case
          else "expected: probability-weighted scenario objectives"),
         ("first_stage", f"period {ref.lp.index.periods[0]} flows and stock levels, every project build"),
+        ("scenarios_strike", "in the first period (as written)" if all(m.as_written for m in members[1:])
+         else "from the second period, after the first stage"),
+        ("scenarios_as_written", ", ".join(m.name for m in members[1:] if m.as_written) or "none"),
         ("scenarios", len(members)),
         ("variables", res.shape[1]),
         ("constraints", res.shape[0]),
@@ -352,10 +395,14 @@ def hedge_tables(res: HedgeResult, sol: Solution) -> dict[str, pd.DataFrame]:
               help="Hedge over these scenarios with these probabilities (base takes what is left "
                    "unless named). Default: base and every scenario, equally likely.")
 @click.option("--worst-case", is_flag=True, help="Minimise the largest scenario objective instead of the expected one.")
+@click.option("--from-first-period", is_flag=True,
+              help="Scenarios strike in the first period too (default: from the second period, after "
+                   "the first-stage decisions).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("outputs/hedge.xlsx"),
               show_default=True, help="Output workbook (.xlsx).")
 @guarded
-def hedge(workbook: Path, scenarios: tuple[str, ...], worst_case: bool, output: Path) -> None:
+def hedge(workbook: Path, scenarios: tuple[str, ...], worst_case: bool, from_first_period: bool,
+          output: Path) -> None:
     """The hedged plan: one first stage (first-period flows and stocks, every project build) that
     holds up across base and every scenario; reports its value and the EVPI.
 
@@ -369,7 +416,8 @@ def hedge(workbook: Path, scenarios: tuple[str, ...], worst_case: bool, output: 
     data = load_workbook(workbook)
     for warning in data.warnings:
         say(f"warning: {warning}")
-    res = solve_hedge(data, parse_scenario_options(scenarios), worst_case=worst_case)
+    res = solve_hedge(data, parse_scenario_options(scenarios), worst_case=worst_case,
+                      from_first_period=from_first_period)
     if res.plans == []:
         say(f"no hedged plan: {res.status}")
         sys.exit(EXIT_CODES.get(res.status, 1))
