@@ -431,3 +431,33 @@ def hedge(workbook: Path, scenarios: tuple[str, ...], worst_case: bool, from_fir
            "in some scenario)") + f"; EVPI {res.evpi:,.2f}")
     say(f"written to {output}")
     sys.exit(EXIT_CODES.get(res.status, 0))
+
+
+def time_copies(data: InputData, n: int, *, threads: int | None = None) -> dict[str, float]:
+    """Seconds to assemble and solve the extensive form of `n` equally likely copies of `data`
+    (the scaling measurement in docs/hedge.md: `python -m model.batch.hedge WORKBOOK 1 5 10 20`)."""
+    started = time.perf_counter()
+    lp = build_lp(data)
+    members = []
+    for i in range(n):
+        m = Member(f"copy{i + 1}", 1.0 / n, data, lp)
+        members.append(m)
+    offset = 0
+    for m in members:
+        m.offset, offset = offset, offset + lp.shape[1]
+        m.first, m.keys = first_stage(lp)
+    ef, _ = extensive_form(members, worst_case=False)
+    built = time.perf_counter()
+    sol = HighsSession(threads=threads).solve(ef)
+    done = time.perf_counter()
+    return {"scenarios": n, "variables": ef.shape[1], "constraints": ef.shape[0], "nonzeros": ef.A.nnz,
+            "build_s": round(built - started, 2), "solve_s": round(done - built, 2),
+            "objective": sol.objective, "status": str(sol.status)}
+
+
+if __name__ == "__main__":  # python -m model.batch.hedge WORKBOOK N ...
+    from model.data import load_workbook
+
+    wb = load_workbook(sys.argv[1])
+    for count in sys.argv[2:]:
+        print(time_copies(wb, int(count)), flush=True)
