@@ -15,7 +15,7 @@ import pandas as pd
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
-from model.planning_tables import with_mip_duals
+from model.planning_tables import fixed_builds, with_mip_duals
 from model.results import Plan, build_plan
 from model.solve.highs import HighsSession
 
@@ -99,7 +99,7 @@ def apply_resolved_marginals(plan: Plan, *, threads: int | None = None) -> None:
 
     started = time.perf_counter()
     lp = plan.lp
-    exact = resolve_marginals(lp, plan.solution, threads=threads)
+    exact = resolve_marginals(fixed_builds(lp, plan.solution), plan.solution, threads=threads)  # a MIP: builds fixed
     caps = lp.row_blocks["china_cap"].keys.assign(marginal=exact["china_cap"])
     china = plan.tables["ChinaShare"]
     if len(china) and len(caps):

@@ -98,12 +98,20 @@ def with_mip_duals(lp: LP, sol: Solution, *, threads: int | None = None) -> Solu
     (HiGHS gives no duals for a MIP). Unchanged for an LP or when there is no solution."""
     if lp.integrality is None or sol.x is None or sol.row_dual is not None:
         return sol
-    fixed = np.flatnonzero(lp.integrality)
-    lower, upper = lp.lower.copy(), lp.upper.copy()
-    lower[fixed] = upper[fixed] = np.round(sol.x[fixed])
-    lp_fixed = replace(lp, lower=lower, upper=upper, integrality=None)
+    lp_fixed = fixed_builds(lp, sol)
     relaxed = HighsSession(threads=threads).solve(lp_fixed)
     if relaxed.row_dual is None:
         return sol
     return replace(sol, row_dual=relaxed.row_dual, col_dual=relaxed.col_dual,
                    dual_objective=dual_objective(lp_fixed, relaxed.row_dual, relaxed.col_dual))
+
+
+def fixed_builds(lp: LP, sol: Solution | None) -> LP:
+    """The LP of a MIP with every integer column fixed at its optimum (the MIP itself when it is an
+    LP or has no solution): duals and re-solved marginals of a MIP plan are this LP's."""
+    if lp.integrality is None or sol is None or sol.x is None:
+        return lp
+    fixed = np.flatnonzero(lp.integrality)
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    lower[fixed] = upper[fixed] = np.round(sol.x[fixed])
+    return replace(lp, lower=lower, upper=upper, integrality=None)
