@@ -513,6 +513,15 @@ declare(
         OutputColumn("quantity", "Units shipped.", "quantity", "Commodities.unit"),
         OutputColumn("unit_cost", "Production cost per unit at the origin.", "per_unit", "currency/unit"),
     ), commands=("hedge",), row="one (scenario, period, commodity, origin, destination) flow"),
+    OutputSheet("ScenarioStocks", "Every stock's level in every scenario under the hedged plan: how each "
+                "disruption draws the stocks bought now.", (
+        OutputColumn("scenario", "Scenario name."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("country", "Where the stock is held."),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("level", "Stock at the end of the period.", "quantity", "Commodities.unit"),
+        OutputColumn("change", "+ a build-up, - a draw.", "quantity", "Commodities.unit"),
+    ), commands=("hedge",), row="one (scenario, period, country, commodity) stock"),
 )
 
 

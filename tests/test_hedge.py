@@ -24,6 +24,7 @@ import pytest
 from model.batch.hedge import solve_hedge
 from model.data import load_workbook
 from model.errors import InputError
+from model.schema import OUTPUTS
 from tests.workbooks import write_workbook
 
 SCENARIOS = ["scenario", "sheet", "column", "where", "action", "value", "note"]
@@ -71,6 +72,11 @@ def test_expected_hedge_stocks_up_before_the_ban(data):
     flows = res.tables["ScenarioFlows"]
     ban27 = flows[(flows["scenario"] == "ban") & (flows["period"] == 2027)]
     assert ban27["quantity"].sum() == pytest.approx(0)
+    # the stock bought now is drawn in 2027 in both scenarios
+    stocks = res.tables["ScenarioStocks"].set_index(["scenario", "period"])
+    assert stocks.loc[("ban", 2026), "level"] == pytest.approx(100)
+    assert stocks.loc[("ban", 2027), "change"] == pytest.approx(-100)
+    assert list(res.tables["ScenarioStocks"].columns) == OUTPUTS["ScenarioStocks"].column_names
 
 
 def test_unlikely_ban_keeps_the_base_plan(data):
@@ -121,10 +127,8 @@ def test_cli_writes_the_hedge_workbook(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "value of hedging 500.00" in proc.stderr
     wb = openpyxl.load_workbook(out, read_only=True)
-    assert wb.sheetnames == ["Summary", "Hedge", "FirstStage", "ScenarioFlows"]
-    from model.schema import OUTPUTS
-
-    for name in ("Hedge", "FirstStage", "ScenarioFlows"):
+    assert wb.sheetnames == ["Summary", "Hedge", "FirstStage", "ScenarioFlows", "ScenarioStocks"]
+    for name in ("Hedge", "FirstStage", "ScenarioFlows", "ScenarioStocks"):
         header = [c.value for c in next(wb[name].iter_rows(max_row=1))]
         assert header == OUTPUTS[name].column_names
     bad = subprocess.run([sys.executable, "-m", "model.cli", "hedge", str(inp), "--scenario", "ban", "-o",

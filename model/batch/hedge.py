@@ -382,8 +382,14 @@ def hedge_tables(res: HedgeResult, sol: Solution) -> dict[str, pd.DataFrame]:
         ("unmatched_first_stage", res.unmatched),
         ("solve_seconds", round(res.seconds, 4)),
     ], columns=["metric", "value"])
-    return {"Summary": summary, "Hedge": hedge, "FirstStage": first,
-            "ScenarioFlows": pd.concat(flows, ignore_index=True)}
+    out = {"Summary": summary, "Hedge": hedge, "FirstStage": first,
+           "ScenarioFlows": pd.concat(flows, ignore_index=True)}
+    if "Stocks" in plans[0].tables:  # how each scenario draws the stocks bought now
+        out["ScenarioStocks"] = pd.concat(
+            [pl.tables["Stocks"].assign(scenario=m.name)[["scenario", "period", "country", "commodity", "level",
+                                                          "change"]] for m, pl in zip(members, plans, strict=True)],
+            ignore_index=True)
+    return out
 
 
 # ----------------------------------------------------------------------------- the command
