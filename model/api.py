@@ -44,7 +44,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         session = HighsSession(time_limit_s=limit, threads=threads)
     else:
         session.time_limit_s = limit
-    sol = with_mip_duals(lp, session.solve(lp), threads=threads)  # binary projects: a MIP
+    sol, priced = with_mip_duals(lp, session.solve(lp), session, threads=threads)  # a MIP: duals of fixed builds
     plan = build_plan(data, lp, sol, detail=detail, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,
@@ -56,7 +56,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     if sensitivity or ranging or alternate_optima:
         from model.report.sensitivity import add_sensitivity
 
-        add_sensitivity(plan, session=session, ranging=ranging, alternate=alternate_optima, threads=threads)
+        add_sensitivity(plan, session=priced, ranging=ranging, alternate=alternate_optima, threads=threads)
     # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
     if marginals == "resolve" and plan.has_plan and plan.status != "suboptimal":
         apply_resolved_marginals(plan, threads=threads)

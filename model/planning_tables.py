@@ -93,17 +93,21 @@ def project_value(lp: LP, sol: Solution, p: int, *, threads: int | None = None) 
     return float(without.objective - sol.objective) if without.x is not None else float("nan")
 
 
-def with_mip_duals(lp: LP, sol: Solution, *, threads: int | None = None) -> Solution:
+def with_mip_duals(lp: LP, sol: Solution, session: HighsSession, *,
+                   threads: int | None = None) -> tuple[Solution, HighsSession]:
     """A MIP's solution with the duals of the LP whose integer columns are fixed at their optimum
-    (HiGHS gives no duals for a MIP). Unchanged for an LP or when there is no solution."""
+    (HiGHS gives no duals for a MIP), and the session holding that solved LP (for ranging).
+    Unchanged for an LP or when there is no solution."""
     if lp.integrality is None or sol.x is None or sol.row_dual is not None:
-        return sol
+        return sol, session
     lp_fixed = fixed_builds(lp, sol)
-    relaxed = HighsSession(threads=threads).solve(lp_fixed)
+    fixed_session = HighsSession(threads=threads)
+    relaxed = fixed_session.solve(lp_fixed)
     if relaxed.row_dual is None:
-        return sol
+        return sol, session
     return replace(sol, row_dual=relaxed.row_dual, col_dual=relaxed.col_dual,
-                   dual_objective=dual_objective(lp_fixed, relaxed.row_dual, relaxed.col_dual))
+                   row_activity=relaxed.row_activity,
+                   dual_objective=dual_objective(lp_fixed, relaxed.row_dual, relaxed.col_dual)), fixed_session
 
 
 def fixed_builds(lp: LP, sol: Solution | None) -> LP:

@@ -225,3 +225,14 @@ def test_a_workbook_without_stocks_or_projects_gets_neither_sheet(tmp_path):
     plan, _ = solved(tmp_path, "plain", sheets)
     assert "Stocks" not in plan.tables and "Projects" not in plan.tables
     assert plan.summary_value("investment_cost") == 0 and plan.summary_value("holding_cost") == 0
+
+
+def test_a_mip_plan_has_ranging_from_the_fixed_lp(tmp_path):
+    from model.api import solve
+
+    plan = solve(load_workbook(write_workbook(tmp_path / "rng.xlsx", project_sheets("binary"))), ranging=True)
+    assert plan.objective == pytest.approx(2950)
+    assert "ranging_seconds" in set(plan.tables["Summary"]["metric"])
+    prices = plan.tables["Prices"]
+    # with the plant built, one more tonne in the US costs its unit cost (20): the fixed LP's dual
+    assert prices["marginal_cost"].tolist() == pytest.approx([20, 20])
