@@ -410,7 +410,9 @@ def add_sensitivity(plan, *, session: HighsSession | None = None, ranging: bool 
     if alternate:
         started = time.perf_counter()
         basis = session.h.getBasis() if session is not None else None
-        alt = alternate_optima(plan.lp, plan.objective, basis=basis, threads=threads)
+        from model.planning_tables import fixed_builds  # a MIP: alternatives with the builds fixed
+
+        alt = alternate_optima(fixed_builds(plan.lp, sol), plan.objective, basis=basis, threads=threads)
         plan.tables["AlternateOptima"] = alternate_optima_table(plan, alt)
         extra["alternate_optima_seconds"] = round(time.perf_counter() - started, 4)
         extra["alternate_optima_tolerance"] = f"objective <= optimum + {TIE_REL:g} x |optimum| + {TIE_ABS:g}"
