@@ -17,7 +17,8 @@ import model
 from model.data import InputData
 from model.formulation import families
 from model.formulation.lp import LP
-from model.formulation.objective import cost_parts
+from model.formulation.objective import cost_parts, planning_cost_parts
+from model.planning_tables import add_planning_tables
 from model.schema import SUMMARY_METRICS
 from model.solve.highs import Solution
 from model.status import HAS_PLAN, Status
@@ -134,7 +135,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
     if sol.x is not None:
         x = sol.x[lp.cols("flow")]
         u = sol.x[lp.cols("shortfall")]
-        parts = cost_parts(ix, x, u)
+        parts = cost_parts(ix, x, u) | planning_cost_parts(ix, sol.x, lp.col_start)
         shortfall_total = float(u[u > FLOW_TOL].sum())
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
@@ -156,11 +157,11 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
                 makers["AlternateOptima"] = lambda: _alternate(plan, an.alternate)
             makers["Overview"] = lambda: overview_table(plan)
     else:
-        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
-                              float("nan"))
+        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost",
+                               "investment_cost", "holding_cost"), float("nan"))
         shortfall_total = float("nan")
         makers = dict.fromkeys(CONTRACT_TABLES[1:], pd.DataFrame)
-    total_cost = parts["production_cost"] + parts["route_cost"]
+    total_cost = parts["production_cost"] + parts["route_cost"] + parts["investment_cost"] + parts["holding_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],
                 risk_cost=parts["risk_cost"], context=ctx)
@@ -171,6 +172,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
             tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))
         elif name in makers:
             tables.lazy(name, makers[name])
+    add_planning_tables(plan, extra)  # Stocks, Projects (issue 12)
     return plan
 
 
@@ -220,7 +222,8 @@ class _Context:
             keep = decisive_suppliers(table)
         elif sheet == "Sensitivity":
             cap = self.capacity_full()
-            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]]
+            # a project's supply shares its (period, commodity, country) with the country's own
+            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]].drop_duplicates()
             per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
             hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
             # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
@@ -545,6 +548,9 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
     }
     if decision["cost_of_china_caps"] is None:
         del decision["cost_of_china_caps"]
+    # planning ahead (Stocks, Projects): both inside total_cost (0 without such rows)
+    decision["investment_cost"] = parts["investment_cost"]
+    decision["holding_cost"] = parts["holding_cost"]
     rows = [*decision.items()]
     if "objective_without_china_caps" in extra:
         rows.append(("objective_without_china_caps", extra.pop("objective_without_china_caps")))
