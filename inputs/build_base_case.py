@@ -644,8 +644,63 @@ def build() -> dict[str, Table]:
                                                                    f"risk class {access_class(c)}")})
     tables["Countries"] = ct
 
+    tables["Stocks"], tables["Projects"] = stocks(dm, p), projects(p)
     tables["Scenarios"] = scenarios()
     return tables
+
+
+# --------------------------------------------------------------------------------------------
+# Stocks and Projects (issue 12): national reserves and candidate plants
+# --------------------------------------------------------------------------------------------
+
+STOCK_COUNTRIES = ("JPN", "KOR", "USA")
+STOCK_COMMODITIES = ("GA_HP", "GE")
+
+
+def stocks(dm: Table, p: dict[str, V]) -> Table:
+    """Japanese and Korean reserves at their targets (assumptions), a candidate US reserve; each
+    sized in days of the country's 2026 demand, held at a share of the reference price a year."""
+    demand26 = {(r[0], r[1]): c["quantity"].value for r, c in zip(dm.rows, dm.cells, strict=True) if r[2] == 2026}
+    sk = Table("Stocks", ["country", "commodity", "initial", "capacity", "holding_cost", "max_release"])
+    hold = A("stock.holding")
+    for country in STOCK_COUNTRIES:
+        for code in STOCK_COMMODITIES:
+            q = demand26[(country, code)]
+            init = q * A(f"stock.initial_days.{country}") / 365
+            cap = q * A(f"stock.capacity_days.{country}") / 365
+            h = p[code] * hold
+            unit = UNIT[code]
+            sk.add([country, code, rnd(init.value), rnd(cap.value), rnd(h.value), None], {
+                "initial": Cell(init, unit, "days of 2026 demand / 365 x 2026 demand"),
+                "capacity": Cell(cap, unit, "days of 2026 demand / 365 x 2026 demand"),
+                "holding_cost": Cell(h, f"USD/{unit}/year", "holding share x reference price"),
+            })
+    return sk
+
+
+def projects(p: dict[str, V]) -> Table:
+    """Announced partner projects not already in the capacity schedule, with public sizes and money."""
+    pj = Table("Projects", ["project", "country", "commodity", "first_period", "capacity", "unit_cost", "capex",
+                            "fixed_cost", "build"])
+    rows = (
+        ("AUS_Wagerup_gallium", "AUS", "GA_PRI", fig("gallium", "project", "Australia", "2025").quantity(),
+         fig("gallium", "project finance", "Australia", "2025").quantity(), "binary"),
+        ("USA_MP_heavy_REE", "USA", "REE_SEP", A("project.capacity.USA_MP_heavy_REE"),
+         fig("rare earths", "project finance", "United States", "2025").quantity(), "continuous"),
+    )
+    for name, country, code, cap, money, build_kind in rows:
+        first = A(f"project.first.{name}")
+        capex = money / cap
+        cost = unit_cost(code, country, p)
+        unit = UNIT[code]
+        pj.add([name, country, code, int(first.value), rnd(cap.value), rnd(cost.value), rnd(capex.value), None,
+                build_kind], {
+            "first_period": Cell(first, "year", "announced timing (assumption)"),
+            "capacity": Cell(cap, f"{unit}/year", "announced capacity"),
+            "unit_cost": Cell(cost, f"USD/{unit}", "value added x country cost multiplier, as for Supply"),
+            "capex": Cell(capex, f"USD per {unit}/year of capacity", "public financing / capacity"),
+        })
+    return pj
 
 
 # --------------------------------------------------------------------------------------------
@@ -710,7 +765,7 @@ def scenarios() -> Table:
 # --------------------------------------------------------------------------------------------
 
 INPUT_ORDER = ("Settings", "Countries", "Commodities", "Supply", "Demand", "Routes", "Recipes", "ShareLimits",
-               "Scenarios")
+               "Stocks", "Projects", "Scenarios")
 SOURCE_HEADER = ["sheet", "row", "column", "item", "value", "unit", "confidence", "publication", "year",
                  "table_page", "secondary", "refs", "basis"]
 

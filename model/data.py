@@ -19,6 +19,7 @@ import pandas as pd
 from model.errors import InputError, Problem, printable
 from model.io.cells import parse_kind
 from model.io.reader import RawTable, is_error_cell, read_workbook
+from model.planning_checks import planning_problems, planning_warnings
 from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, SETTINGS, SETTINGS_BY_NAME, Sheet
 from model.suggest import closest, did_you_mean
 
@@ -239,6 +240,7 @@ def check(data: InputData, changed: set[tuple[str, str]] | None = None,
     for r in recipes.itertuples() if sheets is None or "Recipes" in sheets else ():
         if r.output == r.input:
             problems.append(Problem("Recipes", r.row, "input", r.input, "a commodity cannot be its own input"))
+    problems.extend(planning_problems(data.tables))  # Stocks, Projects (issue 12)
     if not problems and not data.periods:
         problems.append(Problem("Supply", None, "period", None,
                                 "no period is given anywhere; put a year in Supply or Demand"))
@@ -296,6 +298,7 @@ def _warnings(data: InputData) -> list[str]:
     unused = set(data["Commodities"]["code"]) - supplied - set(data["Demand"]["commodity"]) - made
     if unused:
         out.append(f"Commodities with no Supply or Demand rows: {', '.join(sorted(map(str, unused)))}")
+    out.extend(planning_warnings(data.tables, data.periods))
     return out
 
 

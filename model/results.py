@@ -17,7 +17,8 @@ import model
 from model.data import InputData
 from model.formulation import families
 from model.formulation.lp import LP
-from model.formulation.objective import cost_parts
+from model.formulation.objective import cost_parts, planning_cost_parts
+from model.planning_tables import add_planning_tables
 from model.schema import SUMMARY_METRICS
 from model.solve.highs import Solution
 from model.status import HAS_PLAN, Status
@@ -90,6 +91,7 @@ class Analysis:
     alternate: pd.DataFrame | None = None  # raw alternate optima (--alternate-optima)
     rows: Literal["decisive", "full"] = "full"  # decisive: detail sheets hold what decides the plan
     summary: dict = field(default_factory=dict)  # extra Summary metrics, in order
+    project_values: np.ndarray | None = None  # Projects.value: re-solved with each built project forbidden
 
 
 @dataclass
@@ -134,7 +136,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
     if sol.x is not None:
         x = sol.x[lp.cols("flow")]
         u = sol.x[lp.cols("shortfall")]
-        parts = cost_parts(ix, x, u)
+        parts = cost_parts(ix, x, u) | planning_cost_parts(ix, sol.x, lp.col_start)
         shortfall_total = float(u[u > FLOW_TOL].sum())
         if status == Status.OPTIMAL and shortfall_total > 0:
             status = Status.OPTIMAL_WITH_SHORTFALL
@@ -156,11 +158,11 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
                 makers["AlternateOptima"] = lambda: _alternate(plan, an.alternate)
             makers["Overview"] = lambda: overview_table(plan)
     else:
-        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost"),
-                              float("nan"))
+        parts = dict.fromkeys(("production_cost", "route_cost", "risk_cost", "shortfall_penalty_cost",
+                               "investment_cost", "holding_cost"), float("nan"))
         shortfall_total = float("nan")
         makers = dict.fromkeys(CONTRACT_TABLES[1:], pd.DataFrame)
-    total_cost = parts["production_cost"] + parts["route_cost"]
+    total_cost = parts["production_cost"] + parts["route_cost"] + parts["investment_cost"] + parts["holding_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],
                 risk_cost=parts["risk_cost"], context=ctx)
@@ -171,6 +173,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
             tables.lazy("Summary", lambda: summary_table(plan, data, lp, sol, parts, extra, created))
         elif name in makers:
             tables.lazy(name, makers[name])
+    add_planning_tables(plan, extra)  # Stocks, Projects (issue 12)
     return plan
 
 
@@ -220,7 +223,8 @@ class _Context:
             keep = decisive_suppliers(table)
         elif sheet == "Sensitivity":
             cap = self.capacity_full()
-            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]]
+            # a project's supply shares its (period, commodity, country) with the country's own
+            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]].drop_duplicates()
             per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
             hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
             # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
@@ -520,7 +524,8 @@ def safe_text(value: object) -> str:
                    else f"\\x{ord(c):02x}" for c in text)
 
 
-DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "cost_of_china_caps",
+DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "investment_cost", "holding_cost",
+                    "cost_of_china_caps",
                     "china_caps_binding", "shortfalls", "currency")
 
 
@@ -538,6 +543,9 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         "objective": plan.objective,
         "total_cost": plan.total_cost,
         "shortfall_value": plan.shortfall_value,
+        # decisions taken ahead (issue 12): inside total_cost
+        "investment_cost": parts["investment_cost"],
+        "holding_cost": parts["holding_cost"],
         "cost_of_china_caps": extra.pop("cost_of_china_caps", None),
         "china_caps_binding": int(china["binding"].sum()) if len(china) else 0,
         "shortfalls": len(short),

@@ -293,6 +293,56 @@ UNCERTAINTY_SHEET = Sheet(
 )
 
 INPUT_SHEETS = (*INPUT_SHEETS, UNCERTAINTY_SHEET)
+
+# --- planning-ahead input sheets: Stocks, Projects (issue 12) ---------------------------------
+STOCKS_SHEET = Sheet(
+    "Stocks",
+    "Stockpiles: a stock of the commodity held in the country. The balance there gains the "
+    "stock drawn (a build-up is extra demand); purchases into the stock are flows and count in "
+    "the shares of the period they are bought. Stock left at the end is free.",
+    (
+        _country,
+        _commodity,
+        Column("initial", "number", "Stock held before the first period.", required=False, blank_means="0",
+               minimum=0, unit="unit"),
+        Column("capacity", "number", "Largest stock at the end of any period.", required=False,
+               blank_means="no limit", minimum=0, unit="unit"),
+        Column("holding_cost", "number", "Cost per unit held at the end of each period.", required=False,
+               blank_means="0", minimum=0, unit="currency/unit"),
+        Column("max_release", "number", "Largest draw from the stock in one period.", required=False,
+               blank_means="no limit", minimum=0, unit="unit"),
+    ),
+    key=("country", "commodity"),
+    optional=True,
+    examples=(("USA", "REO", 2000, 10000, 500, None),),
+)
+PROJECTS_SHEET = Sheet(
+    "Projects",
+    "Candidate plants: built at most once, in a period >= first_period; from then on adds "
+    "`capacity` of supply of the commodity in the country every period at `unit_cost`. Its "
+    "cost, charged once, is capex x capacity + fixed_cost (both scaled by the built fraction).",
+    (
+        Column("project", "code", "Unique project name."),
+        _country,
+        _commodity,
+        Column("first_period", "integer", "Earliest year it can produce.", required=False,
+               blank_means="the first period", minimum=1900, maximum=2200),
+        Column("capacity", "number", "Supply it adds every period once built.", minimum=0, unit="unit"),
+        Column("unit_cost", "number", "Production cost per unit of its output.", minimum=0,
+               unit="currency/unit"),
+        Column("capex", "number", "Investment per unit of capacity, charged once.", required=False,
+               blank_means="0", minimum=0, unit="currency/unit"),
+        Column("fixed_cost", "number", "Investment charged once whatever the size.", required=False,
+               blank_means="0", minimum=0, unit="currency"),
+        Column("build", "choice", "binary (all or nothing: a MIP) or continuous (any fraction in [0, 1]).",
+               required=False, blank_means="continuous", choices=("binary", "continuous")),
+    ),
+    key=("project",),
+    optional=True,
+    examples=(("AUS_refinery", "AUS", "REO", 2027, 5000, 65000, 150000, 0, "binary"),),
+)
+INPUT_SHEETS = (*INPUT_SHEETS, STOCKS_SHEET, PROJECTS_SHEET)
+
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
 # Only the name, sheet, column and action shape a row; each is checked per scenario (model/batch/
@@ -411,12 +461,17 @@ _unit_out = OutputColumn("unit", "Unit of every quantity on this row (Commoditie
 SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
     "status": ("text", "", "optimal, optimal_with_shortfall or suboptimal (docs/solver_outcomes.md)."),
     "objective": ("money", "currency", "What the plan minimises: total_cost + shortfall_value + risk_cost."),
-    "total_cost": ("money", "currency", "Production and route cost of the plan (no penalties)."),
+    "total_cost": ("money", "currency", "Production, route, investment and holding cost of the plan (no "
+                   "penalties)."),
     "shortfall_value": ("money", "currency", "Unmet demand valued at its shortfall penalty."),
     "cost_of_china_caps": ("money", "currency", "Objective with the China caps minus objective without "
                            "them (one extra solve; the caps interact, so not the sum of marginals)."),
     "china_caps_binding": ("integer", "count", "(period, commodity) pairs whose China share is at its cap."),
     "shortfalls": ("integer", "count", "(period, commodity, destination) rows with unmet demand."),
+    "investment_cost": ("money", "currency", "Projects built x (capex x capacity + fixed_cost), charged once; "
+                        "inside total_cost (Projects sheet)."),
+    "holding_cost": ("money", "currency", "Stock held at the end of each period x its holding cost; inside "
+                     "total_cost (Stocks sheet)."),
     "currency": ("text", "", "Currency of every cost (Settings.currency)."),
     "objective_without_china_caps": ("money", "currency", "The objective with every China cap lifted."),
     "risk_cost": ("money", "currency", "Risk term: risk_weight x risk x flow."),
@@ -427,6 +482,8 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
                         "units, so read Shortfalls per commodity instead (kept for compatibility)."),
     "dual_objective": ("money", "currency", "The dual bound HiGHS proved (equals objective when optimal)."),
     "detail": ("text", "", "What the detail sheets hold (--detail)."),
+    "mip_duals": ("text", "", "Binary projects make the plan a MIP: duals, prices, marginals, ranging and "
+                  "alternate optima are those of the LP with every build fixed at its optimum."),
     "input_file": ("text", "", "The workbook solved."),
     "input_sha256": ("text", "", "SHA-256 of the input file."),
     "solver": ("text", "", "Solver and interface."),
@@ -871,6 +928,74 @@ def batch_column(sheet: OutputSheet, name: str) -> OutputColumn:
 
 
 # --- planning-ahead sheets: Stocks, Projects, Hedge (`solve`, `hedge`) -----------------------
+
+declare(
+    OutputSheet("Stocks", "Stockpile level at the end of each period (Stocks input sheet).", (
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("country", "Where the stock is held."),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("unit", "Commodities.unit of the quantities."),
+        OutputColumn("level", "Stock at the end of the period.", "quantity", "Commodities.unit"),
+        OutputColumn("change", "Level minus the level before (initial for the first period): "
+                     "+ a build-up, - a draw.", "quantity", "Commodities.unit"),
+    ), commands=("solve",), row="one (period, country, commodity) stock"),
+    OutputSheet("Projects", "Candidate plants (Projects input sheet): what the plan builds, when, and "
+                "what each is worth.", (
+        OutputColumn("project", "Project name."),
+        OutputColumn("country", "Where it produces."),
+        OutputColumn("commodity", "What it produces."),
+        OutputColumn("build", "binary (all or nothing) or continuous (any fraction)."),
+        OutputColumn("built", "Fraction built (0-1; 1 = the whole project).", "share"),
+        OutputColumn("period_built", "First period it is built in (blank: not built).", "period"),
+        OutputColumn("capacity_added", "Capacity added every period from then on: built x capacity.",
+                     "quantity", "Commodities.unit"),
+        OutputColumn("investment_cost", "Charged once: built x (capex x capacity + fixed_cost); inside "
+                     "total_cost.", "money", "currency"),
+        OutputColumn("value", "What the objective would lose without it: the plan re-solved with the "
+                     "project forbidden, minus the plan (0: not built).", "money", "currency"),
+    ), commands=("solve",), row="one Projects row"),
+    OutputSheet("Hedge", "The hedged plan: one first stage (first-period flows and stocks, every "
+                "project build) shared by every scenario, each scenario's own later periods.", (
+        OutputColumn("scenario", "Scenario name (base: the workbook as it is)."),
+        OutputColumn("probability", "Its weight in the expected objective.", "share"),
+        OutputColumn("objective", "Its objective under the hedged plan.", "money", "currency"),
+        OutputColumn("total_cost", "Its total cost under the hedged plan.", "money", "currency"),
+        OutputColumn("shortfall_value", "Its unmet demand x penalty under the hedged plan.", "money",
+                     "currency"),
+        OutputColumn("shortfall_total", "Its unmet demand, all commodities.", "quantity"),
+        OutputColumn("own_optimum", "Its objective planned alone with perfect foresight (for EVPI).",
+                     "money", "currency"),
+        OutputColumn("base_first_stage", "Its objective with the first stage fixed at the base plan's "
+                     "(blank: the base plan's first stage cannot be carried out in it).", "money", "currency"),
+    ), commands=("hedge",), row="one scenario"),
+    OutputSheet("FirstStage", "The decisions taken now, before knowing which scenario comes: first-period "
+                "flows, first-period stock levels and project builds.", (
+        OutputColumn("kind", "flow, stock or build."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("origin", "Supplying country (stock, build: where it is)."),
+        OutputColumn("destination", "Receiving country (build: the project name)."),
+        OutputColumn("quantity", "Units shipped, the stock level, or the fraction built.", "quantity"),
+    ), commands=("hedge",), row="one first-stage decision"),
+    OutputSheet("ScenarioFlows", "Every non-zero flow of every scenario under the hedged plan.", (
+        OutputColumn("scenario", "Scenario name."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("origin", "Supplying country."),
+        OutputColumn("destination", "Receiving country."),
+        OutputColumn("quantity", "Units shipped.", "quantity", "Commodities.unit"),
+        OutputColumn("unit_cost", "Production cost per unit at the origin.", "per_unit", "currency/unit"),
+    ), commands=("hedge",), row="one (scenario, period, commodity, origin, destination) flow"),
+    OutputSheet("ScenarioStocks", "Every stock's level in every scenario under the hedged plan: how each "
+                "disruption draws the stocks bought now.", (
+        OutputColumn("scenario", "Scenario name."),
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("country", "Where the stock is held."),
+        OutputColumn("commodity", "Commodity code."),
+        OutputColumn("level", "Stock at the end of the period.", "quantity", "Commodities.unit"),
+        OutputColumn("change", "+ a build-up, - a draw.", "quantity", "Commodities.unit"),
+    ), commands=("hedge",), row="one (scenario, period, country, commodity) stock"),
+)
 
 
 

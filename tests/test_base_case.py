@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKBOOK = ROOT / "inputs" / "base_case.xlsx"
 GENERATOR = ROOT / "inputs" / "build_base_case.py"
 INPUT_SHEETS = ("Settings", "Countries", "Commodities", "Supply", "Demand", "Routes", "Recipes", "ShareLimits",
-                "Scenarios")
+                "Stocks", "Projects", "Scenarios")
 NOT_FIGURES = {"period"}  # keys, not figures
 PAX_SILICA = {"JPN", "KOR", "SGP", "NLD", "GBR", "ISR", "ARE", "AUS"}
 TOL = 1e-6

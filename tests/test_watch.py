@@ -116,30 +116,32 @@ def total_cost(plan: Path) -> float:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_watch_follows_every_kind_of_save_survives_a_bad_edit_and_stops_on_sigint(tmp_path: Path):
-    template = write_template(tmp_path / "template.xlsx")  # 10,000 t demand, 13,000 t capacity, 60,000/t
+    # 10,000 t demand, 13,000 t capacity, 60,000/t; the Stocks example holds 2,000 t at the start
+    # (issue 12), so the plan buys demand - 2,000 t
+    template = write_template(tmp_path / "template.xlsx")
     workbook = tmp_path / "watched.xlsx"
     workbook.write_bytes(template.read_bytes())
     plan = tmp_path / "out" / "plan.xlsx"
     watch = Watch(workbook, plan)
     try:
         line = watch.wait_for("status optimal")
-        assert "total cost 600.00 m USD" in line and "shortfall value" in line
+        assert "total cost 480.00 m USD" in line and "shortfall value" in line
         watch.wait_for("plan written")
         watch.wait_for("watching")
-        assert total_cost(plan) == pytest.approx(600_000_000)
+        assert total_cost(plan) == pytest.approx(480_000_000)
 
         save_like_excel(edited(template, tmp_path / "v2.xlsx", demand=11_000), workbook)
         line = watch.wait_for("status optimal")
-        assert "660.00 m USD" in line and "re-solved in place" in line  # one HiGHS model across saves
+        assert "540.00 m USD" in line and "re-solved in place" in line  # one HiGHS model across saves
         watch.wait_for("plan written")
-        assert total_cost(plan) == pytest.approx(660_000_000)
+        assert total_cost(plan) == pytest.approx(540_000_000)
 
         save_like_libreoffice(edited(template, tmp_path / "v3.xlsx", demand=12_000), workbook)
-        assert "720.00 m USD" in watch.wait_for("status optimal")
+        assert "600.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
 
         save_in_place_in_two_halves(edited(template, tmp_path / "v4.xlsx", demand=12_500), workbook)
-        assert "750.00 m USD" in watch.wait_for("status optimal")
+        assert "630.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
         good = plan.read_bytes()
 
@@ -150,9 +152,9 @@ def test_watch_follows_every_kind_of_save_survives_a_bad_edit_and_stops_on_sigin
         assert plan.read_bytes() == good
 
         save_like_excel(edited(template, tmp_path / "v5.xlsx", demand=9_000), workbook)
-        assert "540.00 m USD" in watch.wait_for("status optimal")
+        assert "420.00 m USD" in watch.wait_for("status optimal")
         watch.wait_for("plan written")
-        assert total_cost(plan) == pytest.approx(540_000_000)
+        assert total_cost(plan) == pytest.approx(420_000_000)
         # nothing in the output looks like a crash, and no half-written file was ever read
         assert not any("Traceback" in line or "damaged" in line or "internal error" in line
                        for line in watch.lines)
@@ -228,8 +230,8 @@ def test_watch_follows_a_real_libreoffice_save(tmp_path: Path):
              "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(folder),
              str(edits / "book.xlsx")], capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stderr
-        assert "690.00 m USD" in watch.wait_for("status optimal")
+        assert "570.00 m USD" in watch.wait_for("status optimal")  # 11,500 t - the 2,000 t stock
         watch.wait_for("plan written")
-        assert total_cost(tmp_path / "plan.xlsx") == pytest.approx(690_000_000)
+        assert total_cost(tmp_path / "plan.xlsx") == pytest.approx(570_000_000)
     finally:
         assert watch.stop() == 0

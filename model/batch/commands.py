@@ -608,3 +608,7 @@ def montecarlo(
 
 
 COMMANDS.append(montecarlo)
+
+from model.batch.hedge import hedge as _hedge  # noqa: E402  (issue 12)
+
+COMMANDS.append(_hedge)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.formulation import planning
 from model.formulation.blocks import RowBlock
 from model.formulation.sets import Index
 
@@ -27,6 +28,7 @@ def capacity(ix: Index, at: dict[str, int]) -> RowBlock:
 def balance(ix: Index, at: dict[str, int]) -> RowBlock:
     """balance[d,k,t]:   sum_o x[o,d,k,t] + u[d,k,t]
                            = Demand.quantity[d,k,t] + sum_k' Recipes.quantity[k',k] * sum_d' x[d,d',k',t]
+                           (+ s[d,k,t] - s[d,k,t-1] where a stock is held: planning.balance_terms)
 
     The last term is production: making one unit of k' in d consumes the recipe's inputs there.
     """
@@ -34,8 +36,8 @@ def balance(ix: Index, at: dict[str, int]) -> RowBlock:
     quantity = ix.numbers.recipe_quantity[recipe]
     rhs = ix.numbers.quantity
     n_flow, n_need = ix.size("flows"), ix.size("needs")
-    return RowBlock("balance", lambda: ix.needs, rows, cols,
-                    np.concatenate([np.ones(n_flow), np.ones(n_need), -quantity]), rhs, rhs.copy())
+    return planning.balance_terms(ix, at, RowBlock("balance", lambda: ix.needs, rows, cols,
+                    np.concatenate([np.ones(n_flow), np.ones(n_need), -quantity]), rhs, rhs.copy()))
 
 
 def _balance_pattern(ix: Index, at: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,6 +77,7 @@ def share_max(ix: Index, at: dict[str, int]) -> RowBlock:
 
 
 CONSTRAINTS = (capacity, balance, china_cap, share_min, share_max)
+CONSTRAINTS = (*CONSTRAINTS, planning.stock_release, planning.project_capacity, planning.build_once)
 
 
 # ------------------------------------------------------------------ shared share-row assembly

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from model.data import InputData
-from model.formulation import constraints, variables
+from model.formulation import constraints, planning, variables
 from model.formulation.blocks import RowBlock, VarBlock
 from model.formulation.sets import Index, build_index
 
@@ -31,6 +31,7 @@ class LP:
     A: sp.csr_matrix
     row_lower: np.ndarray
     row_upper: np.ndarray
+    integrality: np.ndarray | None = None  # 1 for integer columns (binary projects); None: an LP
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -93,7 +94,7 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
         index=ix, var_blocks=var_blocks, row_blocks=row_blocks, col_start=col_start,
         row_start=row_start, c=cat("cost", var_blocks), lower=cat("lower", var_blocks),
         upper=cat("upper", var_blocks), A=A, row_lower=cat("lower", row_blocks),
-        row_upper=cat("upper", row_blocks),
+        row_upper=cat("upper", row_blocks), integrality=planning.integrality(ix, col_start, n),
     )
 
 

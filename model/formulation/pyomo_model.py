@@ -39,6 +39,7 @@ def build_pyomo(ix: Index, *, no_shortfall: bool = False) -> pyo.ConcreteModel:
     m.x = pyo.Var(m.F, domain=pyo.NonNegativeReals,
                   bounds=lambda m, i: (0, None if route_max[i] == float("inf") else route_max[i]))
     m.u = pyo.Var(m.N, domain=pyo.NonNegativeReals, bounds=(0, 0) if no_shortfall else (0, None))
+    draw = add_planning_variables(m, ix)  # stocks s and builds b (issue 12)
 
     # ---- index maps
     by_supply, into, out_of = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -68,7 +69,7 @@ def build_pyomo(ix: Index, *, no_shortfall: bool = False) -> pyo.ConcreteModel:
         """sum_o x[o,d,k,t] + u[d,k,t] = demand[d,k,t] + sum_k' recipe[k',k] * production[d,k',t]"""
         d, k, t = n.at[j, "country"], n.at[j, "commodity"], n.at[j, "period"]
         production = sum(q * m.x[i] for out, q in recipe[k] for i in out_of[(d, out, t)])
-        return sum(m.x[i] for i in into[j]) + m.u[j] == m.demand[j] + production
+        return sum(m.x[i] for i in into[j]) + m.u[j] + draw(j) == m.demand[j] + production
 
     @m.Constraint(m.CAP)
     def china_cap(m, j):
@@ -91,12 +92,78 @@ def build_pyomo(ix: Index, *, no_shortfall: bool = False) -> pyo.ConcreteModel:
         total = sum(m.x[i] for i in flows)
         return inside >= share * total if side == 0 else inside <= share * total
 
+    add_planning_rows(m, ix, by_supply)
+
     # ---- objective
     m.total = pyo.Objective(
-        expr=sum(m.cost[i] * m.x[i] for i in m.F) + sum(m.penalty[j] * m.u[j] for j in m.N),
+        expr=sum(m.cost[i] * m.x[i] for i in m.F) + sum(m.penalty[j] * m.u[j] for j in m.N)
+        + m.planning_cost,
         sense=pyo.minimize,
     )
     return m
+
+
+# ---------------------------------------------------------------- planning ahead (issue 12)
+
+
+def add_planning_variables(m: pyo.ConcreteModel, ix: Index):
+    """Stocks s[d,k,t] in [0, capacity] and builds b[p,τ] in [0, 1] (binary projects: {0, 1}), the
+    one-off costs, and draw(need) = s[d,k,t-1] - s[d,k,t] for the balance (s[t0-1] = initial)."""
+    st, b = ix.keys["stocks"], ix.keys["builds"]
+    pn = ix.numbers.planning
+    m.ST = pyo.Set(initialize=range(len(st)), doc="stocks (d,k,t)")
+    m.B = pyo.Set(initialize=range(len(b)), doc="builds (p,tau)")
+    cap = pn.stock_capacity
+    m.s = pyo.Var(m.ST, domain=pyo.NonNegativeReals,
+                  bounds=lambda m, i: (0, None if cap[i] == float("inf") else cap[i]))
+    pid = b["project_id"].to_numpy()
+    m.b = pyo.Var(m.B, domain=lambda m, i: pyo.Binary if pn.binary[pid[i]] else pyo.UnitInterval)
+    m.planning_cost = pyo.Expression(expr=sum(pn.holding_cost[i] * m.s[i] for i in m.ST)
+                                     + sum(pn.build_cost[pid[i]] * m.b[i] for i in m.B))
+    at_need = defaultdict(list)
+    for i, n in enumerate(st["need_id"]):
+        at_need[n].append(i)
+    prev = st["prev"].to_numpy()
+
+    def draw(j):
+        return sum((m.s[prev[i]] if prev[i] >= 0 else pn.initial[i]) - m.s[i] for i in at_need.get(j, ()))
+
+    return draw
+
+
+def add_planning_rows(m: pyo.ConcreteModel, ix: Index, by_supply: dict) -> None:
+    """stock_release, project_capacity and build_once (model/formulation/planning.py)."""
+    pn = ix.numbers.planning
+    prev = ix.keys["stocks"]["prev"].to_numpy()
+
+    @m.Constraint(m.ST)
+    def stock_release(m, i):
+        """s[d,k,t-1] - s[d,k,t] <= max_release"""
+        if pn.max_release[i] == float("inf"):
+            return pyo.Constraint.Skip
+        before = m.s[prev[i]] if prev[i] >= 0 else pn.initial[i]
+        return before - m.s[i] <= pn.max_release[i]
+
+    ps, b = ix.keys["project_supply"], ix.keys["builds"]
+    m.PS = pyo.Set(initialize=range(len(ps)), doc="project supplies (p,t)")
+
+    @m.Constraint(m.PS)
+    def project_capacity(m, r):
+        """sum_d x[p,d,k,t] <= capacity[p] * sum_{tau <= t} b[p,tau]"""
+        p, t = ps.at[r, "project_id"], ps.at[r, "period"]
+        built = [j for j in m.B if b.at[j, "project_id"] == p and b.at[j, "period"] <= t]
+        flows = by_supply.get(ps.at[r, "supply_id"], [])
+        if not flows and not built:
+            return pyo.Constraint.Skip
+        return sum(m.x[i] for i in flows) <= pn.capacity[p] * sum(m.b[j] for j in built)
+
+    m.P = pyo.Set(initialize=range(ix.size("projects")), doc="projects")
+
+    @m.Constraint(m.P)
+    def build_once(m, p):
+        """sum_tau b[p,tau] <= 1"""
+        built = [j for j in m.B if b.at[j, "project_id"] == p]
+        return sum(m.b[j] for j in built) <= 1 if built else pyo.Constraint.Skip
 
 
 def solve_pyomo(m: pyo.ConcreteModel, *, time_limit_s: float | None = None) -> tuple[str, float]:

@@ -6,6 +6,9 @@
     F ⊆ S×N  flows (o, d, k, t): a supply and a need of the same commodity and period, where
              o = d (always allowed, free) or the route o -> d is allowed for k
     C        the China group: Countries whose group is Settings.china_group
+    ST, P, B, SP  stocks, projects, builds and project supplies (planning.py: a project's output is
+             a supply of its own, so N and F include it and its recipe inputs; every stock's
+             (d, k, t) is in N)
 
 Wildcards: a row with a period (Supply, Demand) or a commodity (Routes) takes precedence over a
 row that leaves it blank for the same other keys.
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from model.data import InputData
+from model.formulation import planning
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Numbers:
     penalty: np.ndarray  # per Commodities row: the shortfall penalty (see shortfall_penalties)
     need_penalty: np.ndarray  # per need: the penalty of its commodity
     risk_weight: float  # Settings.risk_weight
+    planning: Any = None  # planning.PlanningNumbers: stocks and projects
 
     def flow_unit_cost(self, ix: Index) -> np.ndarray:
         """Supply.unit_cost of each flow's supply."""
@@ -139,6 +144,8 @@ STRUCTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "Routes": ("origin", "destination", "commodity", "row"),
     "Recipes": ("output", "input", "row"),
     "ShareLimits": ("commodity", "period", "source", "row"),
+    "Stocks": ("country", "commodity", "row"),
+    "Projects": ("project", "country", "commodity", "first_period", "row"),
 }
 BLANK_MATTERS: dict[str, tuple[str, ...]] = {  # a blank here removes rows: its pattern is structure
     "Commodities": ("china_cap",),
@@ -225,7 +232,7 @@ def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
         return np.where(np.isnan(out), missing, out)
 
     penalty = _penalties(data)
-    return Numbers(
+    return planning.with_planning_numbers(Numbers(
         capacity=take("Supply", "capacity", pos["Supply"], np.nan),
         unit_cost=take("Supply", "unit_cost", pos["Supply"], np.nan),
         quantity=take("Demand", "quantity", pos["Demand"], 0.0),
@@ -239,7 +246,7 @@ def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
         penalty=penalty,
         need_penalty=penalty[pos["need_commodity"]],
         risk_weight=float(data.settings.risk_weight),
-    )
+    ), data, pos)
 
 
 def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData) -> dict[str, np.ndarray]:
@@ -259,6 +266,7 @@ def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: Inp
         "ShareLimits": at("ShareLimits", keys["limits"]["limit_row"]) if len(keys["limits"]) else np.zeros(0, int),
         "Recipes": at("Recipes", keys["recipes"]["row"]),
         "need_commodity": pd.Index(commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
+        **planning.positions(keys, data),
     }
 
 
@@ -279,14 +287,16 @@ def _build_index(data: InputData) -> Index:
     countries = data["Countries"]
     china = set(countries.loc[countries["group"] == data.settings.china_group, "code"])
     supply = expand_periods(data["Supply"], periods, ["country", "commodity"])
+    supply = planning.with_project_supply(supply, data, periods)
     demand = expand_periods(data["Demand"], periods, ["country", "commodity"])
     recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
-    needs = _needs(supply, demand, recipes)
+    needs = planning.with_stock_needs(_needs(supply, demand, recipes), data, periods)
     flows = _flows(supply, needs, data)
     flows["china_origin"] = flows["origin"].isin(china).to_numpy()
     flows["china_dest"] = flows["destination"].isin(china).to_numpy()
     keys = {"supply": supply, "needs": needs, "flows": flows, "caps": _caps(data, periods),
             "limits": _limits(data, periods), "recipes": recipes}
+    keys.update(planning.planning_keys(data, periods, supply, needs))
     # the key tables carry no numbers: Numbers holds them (see Index.table)
     for name, columns in _TABLE_NUMBERS.items():
         drop = [*columns, "unit_cost"] if name == "flows" else list(columns)

@@ -3,12 +3,14 @@
     x[o,d,k,t] >= 0   flow of commodity k from origin o to destination d in period t (o,d,k,t) in F
                       x <= Routes.max_quantity where a route row limits it (0 blocks the route)
     u[d,k,t]   >= 0   shortfall: need (d,k,t) in N that the plan leaves unmet
+    s[d,k,t], b[p,τ]  stock levels and project builds (planning.py)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from model.formulation import planning
 from model.formulation.blocks import VarBlock
 from model.formulation.sets import Index
 
@@ -28,3 +30,4 @@ def shortfall(ix: Index) -> VarBlock:
 
 
 VARIABLES = (flow, shortfall)
+VARIABLES = (*VARIABLES, planning.stock, planning.build)

@@ -154,6 +154,8 @@ class HighsSession:
         model.a_matrix_.start_ = A.indptr.astype(np.int32)
         model.a_matrix_.index_ = A.indices.astype(np.int32)
         model.a_matrix_.value_ = A.data.astype(float)
+        if lp.integrality is not None:  # binary projects (issue 12): a MIP
+            model.integrality_ = [highspy.HighsVarType(int(v)) for v in lp.integrality]
         self.h.clearModel()
         self._check(self.h.passModel(model), "passModel")
         self._cold_iterations = None
@@ -173,6 +175,11 @@ class HighsSession:
         if len(idx):
             self._check(h.changeRowsBounds(len(idx), idx.astype(np.int32), _finite(new.row_lower[idx]),
                                            _finite(new.row_upper[idx])), "changeRowsBounds")
+        n = new.shape[1]
+        was, now = (np.zeros(n, np.uint8) if v is None else v.astype(np.uint8) for v in (old.integrality, new.integrality))
+        idx = np.flatnonzero(was != now)
+        if len(idx):
+            self._check(h.changeColsIntegrality(len(idx), idx.astype(np.int32), now[idx]), "changeColsIntegrality")
         changed = np.flatnonzero(old.A.data != new.A.data)
         if len(changed):
             rows = np.searchsorted(new.A.indptr, changed, side="right") - 1

@@ -34,11 +34,16 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
     if v:
         return v
 
+    # ---------------------------------------------------------------- projects and stocks (issue 12)
+    online, investment = _check_projects(spec, plan.get("projects", []), tol, v)
+    level, holding = _check_stocks(spec, plan.get("stocks", []), tol, v)
+
     # ---------------------------------------------------------------- flows: where and how much
     x: dict[Flow, float] = defaultdict(float)
     node_set = set(spec.nodes)
     cost_sum = 0.0
     cost_scale = 0.0
+    seen: dict[Flow, int] = {}
     for i, r in enumerate(plan["flows"], start=2):
         o, d, k = _code(r.get("origin")), _code(r.get("destination")), _code(r.get("commodity"))
         t = _period(r.get("period"))
@@ -50,12 +55,19 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         if q < -tol:
             v.append(f"{where}: negative quantity {q}")
         key = (o, d, k, t)
-        if key in x:
+        # a project's output is a flow of its own: one row per Supply row and active project
+        r_uc = _num(r.get("unit_cost"))
+        sources = int((o, k, t) in spec.supply) + sum(
+            1 for pv in spec.projects.values() if pv["country"] == o and pv["commodity"] == k and t >= pv["first"])
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > max(1, sources):
             v.append(f"{where}: duplicate flow row")
         x[key] += q
         if abs(q) <= tol:
             continue
-        if (o, k, t) not in spec.supply:
+        project_costs = [pv["unit_cost"] for pv in spec.projects.values()
+                         if pv["country"] == o and pv["commodity"] == k and t >= pv["first"]]
+        if (o, k, t) not in spec.supply and not project_costs:
             v.append(f"{where}: origin has no Supply of {k} in {t}")
             continue
         if (d, k, t) not in node_set:
@@ -66,10 +78,11 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
             v.append(f"{where}: route not allowed")
         if q > mx + tol * max(1.0, mx):
             v.append(f"{where}: {q} exceeds route max_quantity {mx}")
-        uc = spec.supply[(o, k, t)][1]
-        r_uc, r_rc, r_cost = _num(r.get("unit_cost")), _num(r.get("route_cost")), _num(r.get("cost"))
+        costs = ([spec.supply[(o, k, t)][1]] if (o, k, t) in spec.supply else []) + project_costs
+        uc = next((c for c in costs if r_uc is not None and _close(r_uc, c, tol)), costs[0])
+        r_rc, r_cost = _num(r.get("route_cost")), _num(r.get("cost"))
         if r_uc is None or not _close(r_uc, uc, tol):
-            v.append(f"{where}: unit_cost {r_uc} but Supply says {uc}")
+            v.append(f"{where}: unit_cost {r_uc} but Supply and Projects say {costs}")
         if r_rc is None or not _close(r_rc, rc, tol):
             v.append(f"{where}: route_cost {r_rc} but Routes say {rc}")
         expected = q * (uc + rc)
@@ -85,10 +98,10 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         out_of[(o, k, t)] += q
         into[(d, k, t)] += q
     for (o, k, t), q in sorted(out_of.items()):
-        if (o, k, t) in spec.supply:
-            cap = spec.supply[(o, k, t)][0]
+        if (o, k, t) in spec.supply or online.get((o, k, t)):
+            cap = spec.supply.get((o, k, t), (0.0, 0.0))[0] + online.get((o, k, t), 0.0)
             if q > cap + tol * max(1.0, cap):
-                v.append(f"capacity: {o} ships {q} of {k} in {t}, capacity {cap}")
+                v.append(f"capacity: {o} ships {q} of {k} in {t}, capacity {cap} (Supply + projects built)")
 
     # ---------------------------------------------------------------- balance (with recipes)
     implied_u: dict[tuple[str, str, int], float] = {}
@@ -96,6 +109,10 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         need = spec.demand.get((d, k, t), 0.0)
         for out, qty in spec.recipe_users(k):
             need += qty * out_of.get((d, out, t), 0.0)
+        if (d, k) in spec.stocks:  # a build-up is extra need, a draw extra supply
+            ti = spec.periods.index(t)
+            before = spec.stocks[(d, k)]["initial"] if ti == 0 else level.get((d, k, spec.periods[ti - 1]), 0.0)
+            need += level.get((d, k, t), 0.0) - before
         u = need - into.get((d, k, t), 0.0)
         if u < -tol * max(1.0, need):
             v.append(f"balance: {d} receives {into.get((d, k, t), 0.0)} of {k} in {t} but needs only {need}")
@@ -150,11 +167,17 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
     total_u = sum(implied_u.values())
     risk = sum(q * spec.risk_weight * spec.countries.get(o, {}).get("risk", 0.0) for (o, _d, _k, _t), q in x.items())
     penalties = sum(spec.penalty[k] * u for (_d, k, _t), u in implied_u.items())
+    cost_sum += investment + holding
     objective = cost_sum + risk + penalties
     scale = max(cost_scale, abs(objective))
     tc = _num(summary.get("total_cost"))
     if tc is None or not _close(tc, cost_sum, tol, scale):
-        v.append(f"Summary.total_cost {tc} but production+route cost of the flows is {cost_sum}")
+        v.append(f"Summary.total_cost {tc} but production+route cost of the flows (+ investment and "
+                 f"holding) is {cost_sum}")
+    for name, value in (("investment_cost", investment), ("holding_cost", holding)):
+        got = _num(summary.get(name))
+        if got is not None and not _close(got, value, tol, scale):
+            v.append(f"Summary.{name} {got} but the Projects/Stocks sheets give {value}")
     obj = _num(summary.get("objective"))
     if obj is not None and not _close(obj, objective, tol, scale):
         v.append(f"Summary.objective {obj} but costs+risk+penalties of the plan is {objective}")
@@ -192,3 +215,67 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         if (cap is None) != (k not in spec.china_cap) or (cap is not None and not _close(cap, spec.china_cap[k], tol)):
             v.append(f"ChinaShare row {i}: china_cap {cap} but Commodities say {spec.china_cap.get(k)}")
     return v
+
+
+def _check_projects(spec, rows: list[dict[str, Any]], tol: float,
+                    v: list[str]) -> tuple[dict[tuple[str, str, int], float], float]:
+    """The Projects sheet against the Projects input: capacity online per (o, k, t) and the
+    investment cost it implies."""
+    online: dict[tuple[str, str, int], float] = defaultdict(float)
+    investment = 0.0
+    reported = {_code(r.get("project")): r for r in rows}
+    for p in spec.projects:
+        if p not in reported:
+            v.append(f"Projects sheet has no row for project {p}")
+    for i, r in enumerate(rows, start=2):
+        p = _code(r.get("project"))
+        pv = spec.projects.get(p)
+        if pv is None:
+            v.append(f"Projects row {i}: unknown project {p}")
+            continue
+        built = _num(r.get("built")) or 0.0
+        when = _period(r.get("period_built"))
+        if built < -tol or built > 1 + tol:
+            v.append(f"Projects row {i}: built {built} outside [0, 1]")
+        if pv["binary"] and min(abs(built), abs(built - 1)) > 1e-6:
+            v.append(f"Projects row {i}: binary project built {built}")
+        if built > tol and (when is None or when < pv["first"]):
+            v.append(f"Projects row {i}: built in {when}, before first_period {pv['first']}")
+        cost = built * (pv["capex"] * pv["capacity"] + pv["fixed_cost"])
+        for name, expected in (("capacity_added", built * pv["capacity"]), ("investment_cost", cost)):
+            got = _num(r.get(name))
+            if got is None or not _close(got, expected, tol, cost):
+                v.append(f"Projects row {i}: {name} {got} but built x the inputs gives {expected}")
+        investment += cost
+        if built > tol and when is not None:
+            for t in spec.periods:
+                if t >= when:
+                    online[(pv["country"], pv["commodity"], t)] += built * pv["capacity"]
+    return online, investment
+
+
+def _check_stocks(spec, rows: list[dict[str, Any]], tol: float,
+                  v: list[str]) -> tuple[dict[tuple[str, str, int], float], float]:
+    """The Stocks sheet against the Stocks input: levels per (d, k, t) and their holding cost."""
+    level: dict[tuple[str, str, int], float] = {}
+    for i, r in enumerate(rows, start=2):
+        key = (_code(r.get("country")), _code(r.get("commodity")), _period(r.get("period")))
+        if key[:2] not in spec.stocks:
+            v.append(f"Stocks row {i}: no Stocks input row for {key[:2]}")
+            continue
+        level[key] = _num(r.get("level")) or 0.0
+    holding = 0.0
+    for (d, k), sv in sorted(spec.stocks.items()):
+        before = sv["initial"]
+        for t in spec.periods:
+            if (d, k, t) not in level:
+                v.append(f"Stocks sheet has no row for {d} {k} {t}")
+                continue
+            s = level[(d, k, t)]
+            if s < -tol or s > sv["capacity"] + tol * max(1.0, s):
+                v.append(f"Stocks: {d} {k} {t} level {s} outside [0, {sv['capacity']}]")
+            if before - s > sv["max_release"] + tol * max(1.0, before):
+                v.append(f"Stocks: {d} {k} {t} draws {before - s}, max_release {sv['max_release']}")
+            holding += sv["holding_cost"] * s
+            before = s
+    return level, holding

@@ -16,6 +16,16 @@ Contract (README / task spec):
     china cap  sum_{o in C, d not in C} x <= cap[k] * sum_{o, d not in C} x       (each k with a cap, t)
     shares     min * S <= sum_{o in source, d not in C} x <= max * S                (each row, k, t)
     objective  sum x * (unit_cost + route_cost + risk_weight * risk[o]) + sum u * penalty[k]
+
+Stocks and Projects (issue 12):
+    s[d,k,t] in [0, capacity]  stock at the end of t; balance at (d,k,t) gains s[t-1] - s[t]
+                               (s before the first period = initial; the node exists for every t)
+    s[t-1] - s[t] <= max_release;  objective + holding_cost * s
+    b[p,tau] in [0,1] (integer if build = binary), tau >= first_period (blank: first period)
+    y[p,d,t] >= 0 output of project p (country o, commodity k) shipped to d in t >= first_period,
+             a supply like any other (routes, recipes, caps, shares), cost unit_cost[p] + route cost
+    sum_d y[p,d,t] <= capacity[p] * sum_{tau <= t} b[p,tau];  sum_tau b[p,tau] <= 1
+    objective + (capex * capacity + fixed_cost) * b
 """
 
 from __future__ import annotations
@@ -50,6 +60,12 @@ def _code(v: Any) -> str | None:
 
 def _num(v: Any) -> float | None:
     return None if _blank(v) else float(v)
+
+
+def _or(row: dict[str, Any], name: str, default: float) -> float:
+    """A number of `row`, or `default` when the cell is blank."""
+    v = _num(row.get(name))
+    return default if v is None else v
 
 
 def _period(v: Any) -> int | None:
@@ -97,6 +113,11 @@ class Spec:
     routes_specific: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     unlisted_blocked: bool = False
     limits: list[dict[str, Any]] = field(default_factory=list)  # expanded: k, t, members, min, max
+    stocks: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)  # (d, k) -> numbers
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> country, commodity, ...
+
+    def project_periods(self, p: str) -> list[int]:
+        return [t for t in self.periods if t >= self.projects[p]["first"]]
 
     def route(self, o: str, d: str, k: str) -> tuple[bool, float, float]:
         """(allowed, cost per unit, max quantity) of shipping k from o to d."""
@@ -216,12 +237,33 @@ def read_spec(path: str | Path) -> Spec:
         p = _num(r.get("shortfall_penalty"))
         penalty[k] = default_penalty if p is None else p
 
+    stocks: dict[tuple[str, str], dict[str, float]] = {}
+    for r in get("Stocks"):
+        stocks[(_code(r["country"]), _code(r["commodity"]))] = {
+            "initial": _or(r, "initial", 0.0), "capacity": _or(r, "capacity", INF),
+            "holding_cost": _or(r, "holding_cost", 0.0), "max_release": _or(r, "max_release", INF)}
+    projects: dict[str, dict[str, Any]] = {}
+    for r in get("Projects"):
+        first = _period(r.get("first_period"))
+        projects[_code(r["project"])] = {
+            "country": _code(r["country"]), "commodity": _code(r["commodity"]),
+            "first": T[0] if first is None else first, "capacity": float(r["capacity"]),
+            "unit_cost": float(r["unit_cost"]), "capex": _num(r.get("capex")) or 0.0,
+            "fixed_cost": _num(r.get("fixed_cost")) or 0.0,
+            "binary": str(r.get("build") or "continuous").strip().lower() == "binary"}
+
     # nodes: Demand rows, plus recipe inputs of every (country, output, period) with a Supply row
+    # or a project that may produce then, plus every stock's (d, k, t)
     node_set = set(demand)
-    for (c, k, t) in supply:
+    producers = set(supply) | {(v["country"], v["commodity"], t) for v in projects.values() for t in T
+                               if t >= v["first"]}
+    for (c, k, t) in producers:
         for (out, inp) in recipes:
             if out == k:
                 node_set.add((c, inp, t))
+    for (d, k) in stocks:
+        for t in T:
+            node_set.add((d, k, t))
     nodes = sorted(node_set, key=lambda n: (n[1], n[2], n[0]))
 
     limits: list[dict[str, Any]] = []
@@ -239,7 +281,7 @@ def read_spec(path: str | Path) -> Spec:
         periods=T, countries=countries, china=china, commodities=commodities, china_cap=china_cap,
         penalty=penalty, risk_weight=risk_weight, supply=supply, demand=demand, recipes=recipes,
         nodes=nodes, routes_generic=routes_generic, routes_specific=routes_specific,
-        unlisted_blocked=(unlisted == "blocked"), limits=limits,
+        unlisted_blocked=(unlisted == "blocked"), limits=limits, stocks=stocks, projects=projects,
     )
 
 
@@ -253,57 +295,89 @@ class Reference:
     shortfalls: dict[tuple[str, str, int], float]
     status: int
     message: str
+    project_flows: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (p, d, t)
+    stocks: dict[tuple[str, str, int], float] = field(default_factory=dict)  # (d, k, t) -> level
+    builds: dict[tuple[str, int], float] = field(default_factory=dict)  # (p, tau) -> b
 
 
-def reference_solve(input_xlsx: str | Path) -> Reference:
+def reference_solve(input_xlsx: str | Path, *, relax: bool = False) -> Reference:
+    """Solve the workbook's LP (a MIP with binary projects; `relax` drops integrality)."""
     spec = read_spec(input_xlsx)
     F = spec.flows()
     N = spec.nodes
-    nf, nn = len(F), len(N)
-    nvar = nf + nn
+    dests: dict[tuple[str, int], list[str]] = {}
+    for d, k, t in N:
+        dests.setdefault((k, t), []).append(d)
+    FP = [(p, v["country"], d, v["commodity"], t) for p, v in sorted(spec.projects.items())
+          for t in spec.project_periods(p) for d in sorted(dests.get((v["commodity"], t), []))
+          if spec.route(v["country"], d, v["commodity"])[0]]
+    ST = [(d, k, t) for (d, k) in sorted(spec.stocks) for t in spec.periods]
+    B = [(p, t) for p in sorted(spec.projects) for t in spec.project_periods(p)]
+    nf, nfp, nn, ns, nb = len(F), len(FP), len(N), len(ST), len(B)
+    o_fp, o_u, o_s, o_b = nf, nf + nfp, nf + nfp + nn, nf + nfp + nn + ns
+    nvar = o_b + nb
     if nvar == 0:
         return Reference(0.0, {}, {}, 0, "empty LP")
     node_id = {n: i for i, n in enumerate(N)}
-    supply_ids = {s: i for i, s in enumerate(sorted(spec.supply))}
+    st_id = {s_: i for i, s_ in enumerate(ST)}
+    # every flow as (origin, destination, commodity, period, column, unit cost)
+    shipped = [(o, d, k, t, j, spec.supply[(o, k, t)][1]) for j, (o, d, k, t) in enumerate(F)]
+    shipped += [(o, d, k, t, o_fp + j, spec.projects[p]["unit_cost"]) for j, (p, o, d, k, t) in enumerate(FP)]
 
     c = np.zeros(nvar)
     ub = np.full(nvar, np.inf)
-    for j, (o, d, k, t) in enumerate(F):
+    integrality = np.zeros(nvar)
+    for o, d, k, _t, j, uc in shipped:
         _, rc, mx = spec.route(o, d, k)
-        c[j] = spec.supply[(o, k, t)][1] + rc + spec.risk_weight * spec.countries.get(o, {}).get("risk", 0.0)
+        c[j] = uc + rc + spec.risk_weight * spec.countries.get(o, {}).get("risk", 0.0)
         ub[j] = mx
     for i, (_d, k, _t) in enumerate(N):
-        c[nf + i] = spec.penalty[k]
+        c[o_u + i] = spec.penalty[k]
+    for i, (d, k, _t) in enumerate(ST):
+        c[o_s + i] = spec.stocks[(d, k)]["holding_cost"]
+        ub[o_s + i] = spec.stocks[(d, k)]["capacity"]
+    for i, (p, _t) in enumerate(B):
+        v = spec.projects[p]
+        c[o_b + i] = v["capex"] * v["capacity"] + v["fixed_cost"]
+        ub[o_b + i] = 1.0
+        integrality[o_b + i] = 1 if v["binary"] and not relax else 0
 
-    # equality: balance
+    # equality: balance (+ s[t-1] - s[t]; the initial stock moves to the right-hand side)
     er, ec, ev = [], [], []
     b_eq = np.array([spec.demand.get(n, 0.0) for n in N])
-    for j, (o, d, k, t) in enumerate(F):
+    for o, d, k, t, j, _uc in shipped:
         er.append(node_id[(d, k, t)]), ec.append(j), ev.append(1.0)
         # production of k at o consumes recipe inputs at o
         for (out, inp), q in spec.recipes.items():
             if out == k:
                 er.append(node_id[(o, inp, t)]), ec.append(j), ev.append(-q)
     for i in range(nn):
-        er.append(i), ec.append(nf + i), ev.append(1.0)
+        er.append(i), ec.append(o_u + i), ev.append(1.0)
+    for i, (d, k, t) in enumerate(ST):
+        er.append(node_id[(d, k, t)]), ec.append(o_s + i), ev.append(-1.0)
+        ti = spec.periods.index(t)
+        if ti == 0:
+            b_eq[node_id[(d, k, t)]] -= spec.stocks[(d, k)]["initial"]
+        else:
+            er.append(node_id[(d, k, t)]), ec.append(o_s + st_id[(d, k, spec.periods[ti - 1])]), ev.append(1.0)
     A_eq = sp.csr_matrix((ev, (er, ec)), shape=(nn, nvar))
 
-    # inequalities: capacity, china cap, share limits
+    # inequalities: capacity, china cap, share limits, stock release, project capacity, build once
     ur, uc, uv, b_ub = [], [], [], []
     row = 0
-    for s, _ in supply_ids.items():
-        cols = [j for j, f in enumerate(F) if (f[0], f[2], f[3]) == s]
+    for s_ in sorted(spec.supply):
+        cols = [j for j, f in enumerate(F) if (f[0], f[2], f[3]) == s_]
         if not cols:
             continue
         for j in cols:
             ur.append(row), uc.append(j), uv.append(1.0)
-        b_ub.append(spec.supply[s][0])
+        b_ub.append(spec.supply[s_][0])
         row += 1
 
     def share_row(k: str, t: int, members: set[str], share: float, sign: float) -> None:
         nonlocal row
         any_col = False
-        for j, (o, d, kk, tt) in enumerate(F):
+        for o, d, kk, tt, j, _uc in shipped:
             if kk == k and tt == t and d not in spec.china:
                 ur.append(row), uc.append(j), uv.append(sign * ((1.0 if o in members else 0.0) - share))
                 any_col = True
@@ -319,11 +393,39 @@ def reference_solve(input_xlsx: str | Path) -> Reference:
             share_row(lim["commodity"], lim["period"], lim["members"], lim["max_share"], 1.0)
         if lim["min_share"] is not None:
             share_row(lim["commodity"], lim["period"], lim["members"], lim["min_share"], -1.0)
+    for i, (d, k, t) in enumerate(ST):
+        mx = spec.stocks[(d, k)]["max_release"]
+        if math.isinf(mx):
+            continue
+        ti = spec.periods.index(t)
+        ur.append(row), uc.append(o_s + i), uv.append(-1.0)
+        if ti == 0:
+            b_ub.append(mx - spec.stocks[(d, k)]["initial"])
+        else:
+            ur.append(row), uc.append(o_s + st_id[(d, k, spec.periods[ti - 1])]), uv.append(1.0)
+            b_ub.append(mx)
+        row += 1
+    for p, v in sorted(spec.projects.items()):
+        for t in spec.project_periods(p):
+            for j, (pp, _o, _d, _k, tt) in enumerate(FP):
+                if pp == p and tt == t:
+                    ur.append(row), uc.append(o_fp + j), uv.append(1.0)
+            for i, (pb, tau) in enumerate(B):
+                if pb == p and tau <= t:
+                    ur.append(row), uc.append(o_b + i), uv.append(-v["capacity"])
+            b_ub.append(0.0)
+            row += 1
+        for i, (pb, _tau) in enumerate(B):
+            if pb == p:
+                ur.append(row), uc.append(o_b + i), uv.append(1.0)
+        b_ub.append(1.0)
+        row += 1
     A_ub = sp.csr_matrix((uv, (ur, uc)), shape=(row, nvar)) if row else None
 
     res = linprog(
         c, A_ub=A_ub, b_ub=np.array(b_ub) if row else None, A_eq=A_eq if nn else None,
         b_eq=b_eq if nn else None, bounds=list(zip(np.zeros(nvar), ub, strict=True)), method="highs",
+        integrality=integrality if integrality.any() else None,
     )
     if res.status != 0:
         raise RuntimeError(f"reference LP not solved: {res.message}")
@@ -331,9 +433,12 @@ def reference_solve(input_xlsx: str | Path) -> Reference:
     return Reference(
         objective=float(res.fun),
         flows={f: float(x[j]) for j, f in enumerate(F)},
-        shortfalls={n: float(x[nf + i]) for i, n in enumerate(N)},
+        shortfalls={n: float(x[o_u + i]) for i, n in enumerate(N)},
         status=res.status,
         message=res.message,
+        project_flows={(p, d, t): float(x[o_fp + j]) for j, (p, _o, d, _k, t) in enumerate(FP)},
+        stocks={n: float(x[o_s + i]) for i, n in enumerate(ST)},
+        builds={b: float(x[o_b + i]) for i, b in enumerate(B)},
     )
 
 

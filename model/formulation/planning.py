@@ -1,0 +1,279 @@
+"""Planning ahead (issue 12): stockpiles and capacity projects, as sets, variables, rows and costs.
+
+Sets (added to sets.py's list):
+
+    ST ⊆ N   stocks (d, k, t): a Stocks row (d, k) in every period t; its need (d, k, t) always exists
+    P        projects: Projects rows (p, o, k, first_period, build)
+    B        builds (p, τ): project p built in period τ >= first_period[p]
+    SP ⊆ S   project supplies (o, k, t) of p for t >= first_period[p]: a supply of its own, at the
+             project's unit_cost, so every flow, cap and share rule applies to its output
+
+Variables:
+
+    s[d,k,t] in [0, Stocks.capacity]   stock at the end of period t (s before the first period = initial)
+    b[p,τ]   in [0, 1]                 project p built in τ (integer when Projects.build = binary)
+
+Rows:
+
+    balance[d,k,t]        ... + s[d,k,t-1] - s[d,k,t]   (terms added to constraints.balance)
+    stock_release[d,k,t]  s[d,k,t-1] - s[d,k,t] <= Stocks.max_release   (blank: no limit)
+    project_capacity[p,t] sum_d x[p,d,k,t] <= Projects.capacity[p] * sum_{τ <= t} b[p,τ]
+    build_once[p]         sum_τ b[p,τ] <= 1
+
+Objective terms:
+
+    + sum s[d,k,t] * Stocks.holding_cost + sum b[p,τ] * (capex[p] * capacity[p] + fixed_cost[p])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from model.formulation.blocks import RowBlock, VarBlock
+
+if TYPE_CHECKING:
+    from model.data import InputData
+    from model.formulation.sets import Index, Numbers
+
+INF = np.inf
+
+# ------------------------------------------------------------------------------------------ sets
+
+
+def first_periods(data: InputData, periods: list[int]) -> np.ndarray:
+    """Projects.first_period, a blank meaning the first period."""
+    first = data.values("Projects", "first_period").astype(float, copy=False)
+    start = float(periods[0]) if periods else 0.0
+    return np.where(np.isnan(first), start, first).astype(np.int64)
+
+
+def with_project_supply(supply: pd.DataFrame, data: InputData, periods: list[int]) -> pd.DataFrame:
+    """S plus one supply (o, k, t) per project p and period t >= first_period[p] (column `project`:
+    the project's name, None for a Supply row)."""
+    supply = supply.assign(project=pd.Series([None] * len(supply), dtype=object, index=supply.index))
+    proj = data["Projects"]
+    if proj.empty:
+        return supply
+    first = first_periods(data, periods)
+    rows = [(c, k, t, np.nan, np.nan, -1, p)
+            for p, c, k, f in zip(proj["project"], proj["country"], proj["commodity"], first, strict=True)
+            for t in periods if t >= f]
+    if not rows:
+        return supply
+    extra = pd.DataFrame(rows, columns=["country", "commodity", "period", "capacity", "unit_cost", "row", "project"])
+    extra = extra.astype({"period": "int64", "row": "int64"})
+    return pd.concat([supply, extra[supply.columns]], ignore_index=True)
+
+
+def with_stock_needs(needs: pd.DataFrame, data: InputData, periods: list[int]) -> pd.DataFrame:
+    """N plus every stock's (d, k, t), so a stock can be filled or drawn where nothing is demanded."""
+    st = data["Stocks"]
+    if st.empty:
+        return needs
+    keys = st[["country", "commodity"]].merge(pd.DataFrame({"period": periods}), how="cross")
+    have = pd.MultiIndex.from_frame(needs[["country", "commodity", "period"]])
+    new = keys[~pd.MultiIndex.from_frame(keys).isin(have)].assign(quantity=0.0, row=-1)
+    if new.empty:
+        return needs
+    out = pd.concat([needs, new.astype({"period": "int64", "row": "int64"})], ignore_index=True)
+    return out.sort_values(["commodity", "period", "country"], kind="stable").reset_index(drop=True)
+
+
+def planning_keys(data: InputData, periods: list[int], supply: pd.DataFrame,
+                  needs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The key tables `stocks`, `projects`, `builds` and `project_supply`."""
+    st = data["Stocks"][["country", "commodity", "row"]].rename(columns={"row": "stock_row"})
+    stocks = st.merge(pd.DataFrame({"period": pd.Series(periods, dtype="int64")}), how="cross")
+    stocks = stocks.sort_values(["commodity", "country", "period"], kind="stable").reset_index(drop=True)
+    need_id = pd.Series(np.arange(len(needs)), index=pd.MultiIndex.from_frame(needs[["country", "commodity", "period"]]))
+    stocks["need_id"] = need_id.reindex(pd.MultiIndex.from_frame(stocks[["country", "commodity", "period"]])
+                                        ).to_numpy().astype(np.int64)
+    same = (stocks["stock_row"].to_numpy()[1:] == stocks["stock_row"].to_numpy()[:-1])
+    prev = np.full(len(stocks), -1, dtype=np.int64)
+    prev[1:][same] = np.arange(len(stocks) - 1)[same]
+    stocks["prev"] = prev
+
+    proj = data["Projects"]
+    first = first_periods(data, periods)
+    projects = pd.DataFrame({"project": proj["project"].to_numpy(dtype=object),
+                             "country": proj["country"].to_numpy(dtype=object),
+                             "commodity": proj["commodity"].to_numpy(dtype=object),
+                             "first_period": first, "row": proj["row"].to_numpy(dtype=np.int64)})
+    builds = [(i, t) for i, f in enumerate(first) for t in periods if t >= f]
+    builds = pd.DataFrame(builds, columns=["project_id", "period"]).astype("int64")
+    builds.insert(0, "project", projects["project"].to_numpy()[builds["project_id"].to_numpy()])
+    on = np.flatnonzero(supply["project"].notna().to_numpy())
+    proj_id = pd.Series(np.arange(len(projects)), index=projects["project"].to_numpy())
+    ps = supply.iloc[on][["project", "country", "commodity", "period"]].reset_index(drop=True)
+    ps["supply_id"] = on
+    ps["project_id"] = proj_id.reindex(ps["project"].to_numpy()).to_numpy().astype(np.int64)
+    return {"stocks": stocks, "projects": projects, "builds": builds, "project_supply": ps}
+
+
+# ------------------------------------------------------------------------------------ numbers
+
+
+@dataclass(frozen=True)
+class PlanningNumbers:
+    """Parameters of stocks (per stocks entry) and projects (per Projects row)."""
+
+    initial: np.ndarray  # per stock: Stocks.initial (0 when blank)
+    stock_capacity: np.ndarray  # per stock: Stocks.capacity (inf when blank)
+    holding_cost: np.ndarray  # per stock: Stocks.holding_cost (0 when blank)
+    max_release: np.ndarray  # per stock: Stocks.max_release (inf when blank)
+    capacity: np.ndarray  # per project: Projects.capacity
+    unit_cost: np.ndarray  # per project: Projects.unit_cost
+    build_cost: np.ndarray  # per project: capex * capacity + fixed_cost
+    binary: np.ndarray  # per project: build == "binary"
+
+
+def positions(keys: dict[str, pd.DataFrame], data: InputData) -> dict[str, np.ndarray]:
+    """Where each stock and project entry's numbers sit in Stocks and Projects (-1: nowhere)."""
+    def at(sheet: str, rows: pd.Series) -> np.ndarray:
+        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
+
+    pid = np.full(len(keys["supply"]), -1, dtype=np.int64)
+    ps = keys["project_supply"]
+    pid[ps["supply_id"].to_numpy()] = ps["project_id"].to_numpy()
+    return {"Stocks": at("Stocks", keys["stocks"]["stock_row"]), "Projects": at("Projects", keys["projects"]["row"]),
+            "supply_project": pid}
+
+
+def with_planning_numbers(numbers: Numbers, data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
+    """`numbers` with the planning parameters, and each project supply's capacity and unit cost."""
+    def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
+        values = data.values(sheet, col).astype(float, copy=False)
+        out = np.full(len(where), missing)
+        ok = where >= 0
+        out[ok] = values[where[ok]]
+        return np.where(np.isnan(out), missing, out)
+
+    s, p = pos["Stocks"], pos["Projects"]
+    cap = take("Projects", "capacity", p, 0.0)
+    build = data.values("Projects", "build")
+    pn = PlanningNumbers(
+        initial=take("Stocks", "initial", s, 0.0), stock_capacity=take("Stocks", "capacity", s, INF),
+        holding_cost=take("Stocks", "holding_cost", s, 0.0), max_release=take("Stocks", "max_release", s, INF),
+        capacity=cap, unit_cost=take("Projects", "unit_cost", p, 0.0),
+        build_cost=take("Projects", "capex", p, 0.0) * cap + take("Projects", "fixed_cost", p, 0.0),
+        binary=np.array([build[i] == "binary" if i >= 0 else False for i in p], dtype=bool))
+    sp = pos["supply_project"]
+    on = sp >= 0
+    if not on.any():
+        return replace(numbers, planning=pn)
+    capacity, unit_cost = numbers.capacity.copy(), numbers.unit_cost.copy()
+    capacity[on], unit_cost[on] = cap[sp[on]], pn.unit_cost[sp[on]]
+    return replace(numbers, capacity=capacity, unit_cost=unit_cost, planning=pn)
+
+
+# ---------------------------------------------------------------------------------- variables
+
+
+def stock(ix: Index) -> VarBlock:
+    """s[d,k,t] in [0, Stocks.capacity]; cost = Stocks.holding_cost."""
+    pn = ix.numbers.planning
+    return VarBlock("stock", lambda: ix.keys["stocks"], np.zeros(len(pn.initial)), pn.stock_capacity,
+                    pn.holding_cost)
+
+
+def build(ix: Index) -> VarBlock:
+    """b[p,τ] in [0, 1]; cost = capex[p] * capacity[p] + fixed_cost[p] (integer if build = binary)."""
+    pn = ix.numbers.planning
+    p = ix.key("builds", "project_id")
+    n = len(p)
+    return VarBlock("build", lambda: ix.keys["builds"], np.zeros(n), np.ones(n), pn.build_cost[p])
+
+
+def integrality(ix: Index, col_start: dict[str, int], n: int) -> np.ndarray | None:
+    """1 for every b[p,τ] of a binary project, 0 elsewhere; None when the model is an LP."""
+    if "build" not in col_start:
+        return None
+    binary = ix.numbers.planning.binary[ix.key("builds", "project_id")]
+    if not binary.any():
+        return None
+    out = np.zeros(n, dtype=np.int64)
+    out[col_start["build"] + np.flatnonzero(binary)] = 1
+    return out
+
+
+# --------------------------------------------------------------------------------------- rows
+
+
+def balance_terms(ix: Index, at: dict[str, int], block: RowBlock) -> RowBlock:
+    """balance[d,k,t] gains s[d,k,t-1] - s[d,k,t]; s before the first period is the constant
+    `initial`, moved to the right-hand side."""
+    if "stock" not in at or not ix.size("stocks"):
+        return block
+    st = ix.keys["stocks"]
+    need, prev = ix.key("stocks", "need_id"), ix.key("stocks", "prev")
+    col = at["stock"] + np.arange(len(st))
+    has = prev >= 0
+    rows = np.concatenate([block.rows, need, need[has]])
+    cols = np.concatenate([block.cols, col, at["stock"] + prev[has]])
+    vals = np.concatenate([block.vals, -np.ones(len(st)), np.ones(int(has.sum()))])
+    shift = np.zeros(block.size)
+    np.add.at(shift, need[~has], ix.numbers.planning.initial[~has])
+    return RowBlock(block.name, block._keys, rows, cols, vals, block.lower - shift, block.upper - shift)
+
+
+def stock_release(ix: Index, at: dict[str, int]) -> RowBlock:
+    """stock_release[d,k,t]:   s[d,k,t-1] - s[d,k,t] <= Stocks.max_release   (s[t0-1] = initial)"""
+    pn = ix.numbers.planning
+    n = len(pn.initial)
+    prev = ix.key("stocks", "prev")
+    has = prev >= 0
+    rows = np.concatenate([np.arange(n), np.flatnonzero(has)])
+    cols = np.concatenate([at["stock"] + np.arange(n), at["stock"] + prev[has]])
+    vals = np.concatenate([-np.ones(n), np.ones(int(has.sum()))])
+    upper = pn.max_release - np.where(has, 0.0, pn.initial)
+    return RowBlock("stock_release", lambda: ix.keys["stocks"], rows, cols, vals, np.full(n, -INF), upper)
+
+
+def project_capacity(ix: Index, at: dict[str, int]) -> RowBlock:
+    """project_capacity[p,t]:   sum_d x[p,d,k,t] - Projects.capacity[p] * sum_{τ <= t} b[p,τ] <= 0"""
+    rows, fcols, brows, bcols, bproj = ix.structural("project_capacity", lambda: _project_pattern(ix))
+    n = ix.size("project_supply")
+    cap = ix.numbers.planning.capacity
+    return RowBlock("project_capacity", lambda: ix.keys["project_supply"],
+                    np.concatenate([rows, brows]), np.concatenate([at["flow"] + fcols, at["build"] + bcols]),
+                    np.concatenate([np.ones(len(fcols)), -cap[bproj]]), np.full(n, -INF), np.zeros(n))
+
+
+def _project_pattern(ix: Index) -> tuple[np.ndarray, ...]:
+    """Flow entries (row, flow) and build entries (row, build, project) of project_capacity."""
+    ps = ix.keys["project_supply"]
+    row_of = np.full(ix.size("supply"), -1, dtype=np.int64)
+    row_of[ps["supply_id"].to_numpy()] = np.arange(len(ps))
+    sid = ix.key("flows", "supply_id")
+    fcols = np.flatnonzero(row_of[sid] >= 0)
+    b = ix.keys["builds"]
+    pairs = ps[["project_id", "period"]].assign(r=np.arange(len(ps))).merge(
+        b[["project_id", "period"]].assign(j=np.arange(len(b))), on="project_id", suffixes=("", "_b"))
+    pairs = pairs[pairs["period_b"] <= pairs["period"]]
+    return (row_of[sid[fcols]], fcols, pairs["r"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64),
+            pairs["project_id"].to_numpy(np.int64))
+
+
+def build_once(ix: Index, at: dict[str, int]) -> RowBlock:
+    """build_once[p]:   sum_τ b[p,τ] <= 1"""
+    p = ix.key("builds", "project_id")
+    n = ix.size("projects")
+    return RowBlock("build_once", lambda: ix.keys["projects"], p.astype(np.int64), at["build"] + np.arange(len(p)),
+                    np.ones(len(p)), np.full(n, -INF), np.ones(n))
+
+
+# ------------------------------------------------------------------------------------ costs
+
+
+def cost_parts(ix: Index, z: np.ndarray, col_start: dict[str, int]) -> dict[str, float]:
+    """holding_cost = sum s * Stocks.holding_cost; investment_cost = sum b * (capex * capacity + fixed_cost)."""
+    pn = ix.numbers.planning
+    s = z[col_start["stock"]:col_start["stock"] + len(pn.initial)]
+    nb = ix.size("builds")
+    b = z[col_start["build"]:col_start["build"] + nb]
+    return {"investment_cost": float(pn.build_cost[ix.key("builds", "project_id")] @ b),
+            "holding_cost": float(pn.holding_cost @ s)}
