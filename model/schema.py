@@ -482,6 +482,19 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
                         "units, so read Shortfalls per commodity instead (kept for compatibility)."),
     "dual_objective": ("money", "currency", "The dual bound HiGHS proved (equals objective when optimal)."),
     "detail": ("text", "", "What the detail sheets hold (--detail)."),
+    # `sourcing hedge` (issue 12, docs/planning_ahead.md)
+    "expected_objective": ("money", "currency", "The hedged plan's probability-weighted scenario objective."),
+    "worst_case_objective": ("money", "currency", "The hedged plan's largest scenario objective (--worst-case)."),
+    "value_of_hedging": ("money", "currency", "What hedging saves over the base plan's first stage carried "
+                         "into every scenario (text: infinite when it cannot be carried out)."),
+    "evpi": ("money", "currency", "Expected value of perfect information: hedged objective minus the "
+             "weighted objectives each scenario reaches planned alone."),
+    "objective_basis": ("text", "", "expected or worst case."),
+    "first_stage": ("text", "", "What is decided now, shared by every scenario."),
+    "scenarios_strike": ("text", "", "When the scenarios start to apply."),
+    "scenarios_as_written": ("text", "", "Scenarios that change the structure, applied from the first period."),
+    "scenarios": ("integer", "count", "Scenarios in the hedge, base included."),
+    "unmatched_first_stage": ("integer", "count", "First-stage columns of a scenario with no match in base."),
     "mip_duals": ("text", "", "Binary projects make the plan a MIP: duals, prices, marginals, ranging and "
                   "alternate optima are those of the LP with every build fixed at its optimum."),
     "input_file": ("text", "", "The workbook solved."),
