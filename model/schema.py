@@ -395,12 +395,14 @@ NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
     "integer": "#,##0",
     "period": "0",
-    "quantity": "[>=100]#,##0;[<=-100]-#,##0;#,##0.00",
+    # decimals only below 100 / 1,000; a negative number always shows its sign and two decimals
+    # (a third, unconditioned section loses the minus sign in LibreOffice: -4.98 showed as 4.98)
+    "quantity": "[>=100]#,##0;[>=0]#,##0.00;-#,##0.00",
     "money": "#,##0",
     "money_bn": '#,##0.0,,,"bn"',
-    "per_unit": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "per_unit": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "share": "0.0%",
-    "number": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "number": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "flag": "General",
 }
 
