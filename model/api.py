@@ -14,7 +14,7 @@ import numpy as np
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
-from model.planning_tables import fixed_builds, with_mip_duals
+from model.planning_tables import fixed_builds, project_values, with_mip_duals
 from model.results import Analysis, Plan, build_plan
 from model.solve.highs import HighsSession
 from model.solve.marginals import (
@@ -55,10 +55,10 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         session = HighsSession(time_limit_s=limit, threads=threads)
     else:
         session.time_limit_s = limit
-    # a MIP (binary projects): duals, prices and marginals are those of the LP with every build
-    # fixed at its optimum; `priced` is the session holding that LP (the session itself for an LP)
+    # a MIP (binary projects): duals, prices, marginals, ranging and alternate optima are those of
+    # the LP with every build fixed at its optimum (`fixed`, solved in `priced`); an LP is its own
     sol, priced = with_mip_duals(lp, session.solve(lp), session, threads=threads)
-    lp_priced = fixed_builds(lp, sol)
+    fixed = fixed_builds(lp, sol)
     an = Analysis(sensitivity=(sensitivity or ranging or alternate_optima) and detail == "full", rows=rows)
     solved = sol.x is not None and sol.row_dual is not None
     # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
@@ -66,27 +66,32 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     if solved and detail == "full":
         if exact:  # needs the solved basis: before anything else touches the session
             t0 = time.perf_counter()
-            an.prices = resolve_prices(lp_priced, sol, *balance_ranges(priced.h, lp_priced), h=priced.h,
-                                       threads=threads)
+            an.prices = resolve_prices(fixed, sol, *balance_ranges(priced.h, fixed), h=priced.h, threads=threads)
             an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
         if ranging or alternate_optima:
             from model.report.sensitivity import prepare
 
-            got = prepare(priced, lp_priced, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
+            got = prepare(priced, fixed, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
             an.ranging, an.alternate = got["ranging"], got["alternate"]
             an.summary.update(got["summary"])
     if exact:
         t0 = time.perf_counter()
         # a session of our own that solved lp re-solves every what-if warm from its basis (and is
         # left holding lp); a caller's session is left as it was
-        warm = priced if (own_session or priced is not session) else HighsSession(threads=threads,
-                                                                                   warm_start="always")
-        an.share_marginals = resolve_marginals(lp_priced, sol, threads=threads, session=warm)
+        if priced is not session:  # a MIP: the session holding the fixed LP
+            warm = priced
+        else:
+            warm = session if own_session else HighsSession(threads=threads, warm_start="always")
+        an.share_marginals = resolve_marginals(fixed, sol, threads=threads, session=warm)
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
-        # a MIP's caps may change which plants are built: re-solve the MIP without caps
-        an.summary.update(cost_of_caps(data, sol.objective, lp=lp if lp.integrality is None else None,
-                                       session=warm, no_shortfall=no_shortfall, threads=threads))
+        # lifting the caps may change what a MIP builds: re-solved as a MIP from the workbook
+        mip = lp.integrality is not None
+        an.summary.update(cost_of_caps(data, sol.objective, lp=None if mip else fixed, session=None if mip else warm,
+                                       no_shortfall=no_shortfall, threads=threads))
+    if solved and detail == "full" and lp.index.size("projects"):
+        # each built project's value: the plan re-solved with it forbidden (Projects.value)
+        an.project_values = project_values(lp, sol, threads=threads)
     plan = build_plan(data, lp, sol, detail=detail, analysis=an, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,

@@ -34,7 +34,9 @@ def add_planning_tables(plan: Plan, extra: dict) -> None:
     if lp.index.size("stocks"):
         plan.tables.lazy("Stocks", lambda: stocks_table(data, lp, sol.x))
     if lp.index.size("projects"):
-        plan.tables.lazy("Projects", lambda: projects_table(lp, sol, threads=None))
+        an = getattr(plan.context, "an", None)
+        values = an.project_values if an is not None else None
+        plan.tables.lazy("Projects", lambda: projects_table(lp, sol, values=values))
 
 
 def stocks_table(data: InputData, lp: LP, z: np.ndarray) -> pd.DataFrame:
@@ -55,8 +57,21 @@ def stocks_table(data: InputData, lp: LP, z: np.ndarray) -> pd.DataFrame:
     return out.sort_values(["period", "commodity", "country"], kind="stable").reset_index(drop=True)
 
 
-def projects_table(lp: LP, sol: Solution, *, threads: int | None = None) -> pd.DataFrame:
-    """Per project: how much is built and when, the capacity and investment, and its value."""
+def project_values(lp: LP, sol: Solution, *, threads: int | None = None) -> np.ndarray:
+    """Each built project's value (0 for the others): api.solve computes it in the Analysis step."""
+    y = sol.x[lp.cols("build")]
+    pid = lp.index.key("builds", "project_id")
+    built = np.bincount(pid, weights=y, minlength=len(lp.index.keys["projects"]))
+    value = np.zeros(len(built))
+    for p in np.flatnonzero(built > 1e-6):
+        value[p] = project_value(lp, sol, p, threads=threads)
+    return value
+
+
+def projects_table(lp: LP, sol: Solution, *, values: np.ndarray | None = None,
+                   threads: int | None = None) -> pd.DataFrame:
+    """Per project: how much is built and when, the capacity and investment, and its value
+    (`values` from the Analysis step; computed here when a caller gives none, e.g. a batch)."""
     ix = lp.index
     pr, b = ix.keys["projects"], ix.keys["builds"]
     pn = ix.numbers.planning
@@ -68,9 +83,7 @@ def projects_table(lp: LP, sol: Solution, *, threads: int | None = None) -> pd.D
     on = y > 1e-6
     for j in np.flatnonzero(on)[::-1]:  # the earliest period with a build wins
         first[pid[j]] = b["period"].iat[j]
-    value = np.zeros(n)
-    for p in np.flatnonzero(built > 1e-6):
-        value[p] = project_value(lp, sol, p, threads=threads)
+    value = values if values is not None else project_values(lp, sol, threads=threads)
     built = np.where(built < TOL, 0.0, built)
     return pd.DataFrame({
         "project": pr["project"].to_numpy(), "country": pr["country"].to_numpy(),

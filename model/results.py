@@ -91,6 +91,7 @@ class Analysis:
     alternate: pd.DataFrame | None = None  # raw alternate optima (--alternate-optima)
     rows: Literal["decisive", "full"] = "full"  # decisive: detail sheets hold what decides the plan
     summary: dict = field(default_factory=dict)  # extra Summary metrics, in order
+    project_values: np.ndarray | None = None  # Projects.value: re-solved with each built project forbidden
 
 
 @dataclass
@@ -523,7 +524,8 @@ def safe_text(value: object) -> str:
                    else f"\\x{ord(c):02x}" for c in text)
 
 
-DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "cost_of_china_caps",
+DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "investment_cost", "holding_cost",
+                    "cost_of_china_caps",
                     "china_caps_binding", "shortfalls", "currency")
 
 
@@ -541,6 +543,9 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         "objective": plan.objective,
         "total_cost": plan.total_cost,
         "shortfall_value": plan.shortfall_value,
+        # decisions taken ahead (issue 12): inside total_cost
+        "investment_cost": parts["investment_cost"],
+        "holding_cost": parts["holding_cost"],
         "cost_of_china_caps": extra.pop("cost_of_china_caps", None),
         "china_caps_binding": int(china["binding"].sum()) if len(china) else 0,
         "shortfalls": len(short),
@@ -548,9 +553,6 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
     }
     if decision["cost_of_china_caps"] is None:
         del decision["cost_of_china_caps"]
-    # planning ahead (Stocks, Projects): both inside total_cost (0 without such rows)
-    decision["investment_cost"] = parts["investment_cost"]
-    decision["holding_cost"] = parts["holding_cost"]
     rows = [*decision.items()]
     if "objective_without_china_caps" in extra:
         rows.append(("objective_without_china_caps", extra.pop("objective_without_china_caps")))

@@ -395,12 +395,14 @@ NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
     "integer": "#,##0",
     "period": "0",
-    "quantity": "[>=100]#,##0;[<=-100]-#,##0;#,##0.00",
+    # decimals only below 100 / 1,000; a negative number always shows its sign and two decimals
+    # (a third, unconditioned section loses the minus sign in LibreOffice: -4.98 showed as 4.98)
+    "quantity": "[>=100]#,##0;[>=0]#,##0.00;-#,##0.00",
     "money": "#,##0",
     "money_bn": '#,##0.0,,,"bn"',
-    "per_unit": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "per_unit": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "share": "0.0%",
-    "number": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "number": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "flag": "General",
 }
 
@@ -461,18 +463,17 @@ _unit_out = OutputColumn("unit", "Unit of every quantity on this row (Commoditie
 SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
     "status": ("text", "", "optimal, optimal_with_shortfall or suboptimal (docs/solver_outcomes.md)."),
     "objective": ("money", "currency", "What the plan minimises: total_cost + shortfall_value + risk_cost."),
-    "total_cost": ("money", "currency", "Production, route, investment and holding cost of the plan "
-                   "(no penalties)."),
+    "total_cost": ("money", "currency", "Production, route, investment and holding cost of the plan (no "
+                   "penalties)."),
     "shortfall_value": ("money", "currency", "Unmet demand valued at its shortfall penalty."),
     "cost_of_china_caps": ("money", "currency", "Objective with the China caps minus objective without "
                            "them (one extra solve; the caps interact, so not the sum of marginals)."),
     "china_caps_binding": ("integer", "count", "(period, commodity) pairs whose China share is at its cap."),
     "shortfalls": ("integer", "count", "(period, commodity, destination) rows with unmet demand."),
-    "investment_cost": ("money", "currency", "Projects built: built x (capex x capacity + fixed_cost), "
-                        "charged once; inside total_cost."),
-    "holding_cost": ("money", "currency", "Stocks held: holding_cost x end-of-period level, every "
-                     "period; inside total_cost."),
-    "mip_duals": ("text", "", "Binary projects make the plan a MIP: how its duals were found."),
+    "investment_cost": ("money", "currency", "Projects built x (capex x capacity + fixed_cost), charged once; "
+                        "inside total_cost (Projects sheet)."),
+    "holding_cost": ("money", "currency", "Stock held at the end of each period x its holding cost; inside "
+                     "total_cost (Stocks sheet)."),
     "currency": ("text", "", "Currency of every cost (Settings.currency)."),
     "objective_without_china_caps": ("money", "currency", "The objective with every China cap lifted."),
     "risk_cost": ("money", "currency", "Risk term: risk_weight x risk x flow."),
@@ -483,6 +484,21 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
                         "units, so read Shortfalls per commodity instead (kept for compatibility)."),
     "dual_objective": ("money", "currency", "The dual bound HiGHS proved (equals objective when optimal)."),
     "detail": ("text", "", "What the detail sheets hold (--detail)."),
+    # `sourcing hedge` (issue 12, docs/planning_ahead.md)
+    "expected_objective": ("money", "currency", "The hedged plan's probability-weighted scenario objective."),
+    "worst_case_objective": ("money", "currency", "The hedged plan's largest scenario objective (--worst-case)."),
+    "value_of_hedging": ("money", "currency", "What hedging saves over the base plan's first stage carried "
+                         "into every scenario (text: infinite when it cannot be carried out)."),
+    "evpi": ("money", "currency", "Expected value of perfect information: hedged objective minus the "
+             "weighted objectives each scenario reaches planned alone."),
+    "objective_basis": ("text", "", "expected or worst case."),
+    "first_stage": ("text", "", "What is decided now, shared by every scenario."),
+    "scenarios_strike": ("text", "", "When the scenarios start to apply."),
+    "scenarios_as_written": ("text", "", "Scenarios that change the structure, applied from the first period."),
+    "scenarios": ("integer", "count", "Scenarios in the hedge, base included."),
+    "unmatched_first_stage": ("integer", "count", "First-stage columns of a scenario with no match in base."),
+    "mip_duals": ("text", "", "Binary projects make the plan a MIP: duals, prices, marginals, ranging and "
+                  "alternate optima are those of the LP with every build fixed at its optimum."),
     "input_file": ("text", "", "The workbook solved."),
     "input_sha256": ("text", "", "SHA-256 of the input file."),
     "solver": ("text", "", "Solver and interface."),

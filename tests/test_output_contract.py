@@ -210,3 +210,37 @@ def test_detail_full_writes_every_row_and_spills_beyond_the_sheet_limit(tmp_path
     assert "plan.FlowSensitivity.parquet" in note
     summary = pd.read_parquet(tmp_path / "plan.Summary.parquet")  # 39 metrics: more than 5 rows too
     assert "objective" in set(summary["metric"]) and "detail" not in set(summary["metric"])  # nothing left out
+
+
+def test_planning_ahead_sheets_are_declared_and_formatted(base_plan, tmp_path):
+    """Stocks and Projects (solve) and the hedge sheets: built as declared, formatted by declaration."""
+    from model.batch.hedge import solve_hedge
+    from model.io.writer import write_tables
+
+    assert {"Stocks", "Projects"} <= set(base_plan.tables)
+    summary = list(base_plan.tables["Summary"]["metric"])
+    assert summary.index("investment_cost") < summary.index("production_cost")
+    assert summary.index("holding_cost") < summary.index("production_cost")
+    out = tmp_path / "plan.xlsx"
+    write_plan(base_plan, out)
+    wb = openpyxl.load_workbook(out)
+    for name in ("Stocks", "Projects"):
+        ws = wb[name]
+        header = [c.value for c in ws[1]]
+        assert header == OUTPUTS[name].column_names
+        for col in OUTPUTS[name].columns:
+            cell = ws.cell(2, header.index(col.name) + 1)
+            if col.format != "text" and cell.value is not None:  # a blank (not built) has no cell
+                assert cell.number_format == NUMBER_FORMATS[col.format], (name, col)
+    res = solve_hedge(load_workbook(BASE), {"china_ga_ge_sb_ban_us_dec2024": 0.3})
+    for name, table in res.tables.items():
+        assert name in OUTPUTS, name
+        if name != "Summary":
+            assert list(table.columns) == OUTPUTS[name].column_names, name
+    assert set(res.tables["Summary"]["metric"]) <= set(SUMMARY_METRICS)
+    write_tables(res.tables, tmp_path / "hedge.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "hedge.xlsx")
+    hedge = wb["Hedge"]
+    header = [c.value for c in hedge[1]]
+    assert hedge.cell(2, header.index("objective") + 1).number_format == NUMBER_FORMATS["money"]
+    assert "%" in hedge.cell(2, header.index("probability") + 1).number_format

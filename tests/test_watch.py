@@ -116,7 +116,9 @@ def total_cost(plan: Path) -> float:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 def test_watch_follows_every_kind_of_save_survives_a_bad_edit_and_stops_on_sigint(tmp_path: Path):
-    template = write_template(tmp_path / "template.xlsx")  # 10,000 t demand, 13,000 t capacity, 60,000/t, a 2,000 t US stock drawn first: (demand - 2,000) x 60,000
+    # 10,000 t demand, 13,000 t capacity, 60,000/t; the Stocks example holds 2,000 t at the start
+    # (issue 12), so the plan buys demand - 2,000 t
+    template = write_template(tmp_path / "template.xlsx")
     workbook = tmp_path / "watched.xlsx"
     workbook.write_bytes(template.read_bytes())
     plan = tmp_path / "out" / "plan.xlsx"
@@ -228,7 +230,7 @@ def test_watch_follows_a_real_libreoffice_save(tmp_path: Path):
              "--norestore", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(folder),
              str(edits / "book.xlsx")], capture_output=True, text=True, timeout=180)
         assert proc.returncode == 0, proc.stderr
-        assert "570.00 m USD" in watch.wait_for("status optimal")
+        assert "570.00 m USD" in watch.wait_for("status optimal")  # 11,500 t - the 2,000 t stock
         watch.wait_for("plan written")
         assert total_cost(tmp_path / "plan.xlsx") == pytest.approx(570_000_000)
     finally:

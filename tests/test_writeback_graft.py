@@ -25,7 +25,7 @@ SOFFICE = shutil.which("soffice")
 # the parts write-back edits (plus _rels/.rels when it has to create docProps/custom.xml)
 EDITED = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "[Content_Types].xml",
           "docProps/custom.xml", "_rels/.rels"}
-EXPECTED_COST = 480_000_000.0  # the template's example: 10,000 t of REO, 2,000 t from the US stock, the rest at 60,000 USD/t
+EXPECTED_COST = 480_000_000.0  # the template: 10,000 t of REO at 60,000 USD/t, less the 2,000 t the Stocks example holds
 
 
 def parts(path: Path) -> dict[str, bytes]:

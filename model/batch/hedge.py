@@ -395,35 +395,6 @@ def hedge_tables(res: HedgeResult, sol: Solution) -> dict[str, pd.DataFrame]:
 # ----------------------------------------------------------------------------- the command
 
 
-def declared_formats(wb, tables: dict[str, pd.DataFrame]) -> None:
-    """Number formats and widths of the declared hedge sheets (model/schema.py OUTPUTS), so large
-    money figures show as numbers, not ####."""
-    from openpyxl.utils import get_column_letter
-
-    from model.schema import NUMBER_FORMATS, OUTPUTS
-
-    for name in tables:
-        spec = OUTPUTS.get(name)
-        if spec is None or name not in wb.sheetnames:
-            continue
-        ws = wb[name]
-        for i, col in enumerate(spec.columns, start=1):
-            fmt = NUMBER_FORMATS[col.format]
-            if col.format not in ("text", "flag"):
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    if isinstance(cell.value, (int, float)):
-                        cell.number_format = fmt
-            if col.format in ("money", "quantity"):
-                ws.column_dimensions[get_column_letter(i)].width = max(
-                    ws.column_dimensions[get_column_letter(i)].width or 0, 20)
-    if "Summary" in wb.sheetnames:
-        ws = wb["Summary"]
-        ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
-        for (cell,) in ws.iter_rows(min_row=2, min_col=2, max_col=2):
-            if isinstance(cell.value, float):
-                cell.number_format = NUMBER_FORMATS["money"] if abs(cell.value) >= 1000 else NUMBER_FORMATS["number"]
-
-
 @click.command("hedge")
 @click.argument("workbook", type=click.Path(path_type=Path), default=Path("inputs/base_case.xlsx"), required=False)
 @click.option("--scenario", "scenarios", multiple=True, metavar="NAME=PROBABILITY",
@@ -456,7 +427,7 @@ def hedge(workbook: Path, scenarios: tuple[str, ...], worst_case: bool, from_fir
     if res.plans == []:
         say(f"no hedged plan: {res.status}")
         sys.exit(EXIT_CODES.get(res.status, 1))
-    write_tables(res.tables, output, inputs=[workbook], decorate=declared_formats)
+    write_tables(res.tables, output, inputs=[workbook])  # formatted by declaration (model/schema.py)
     label = "worst-case" if worst_case else "expected"
     voh = res.value_of_hedging
     say(f"{len(res.members)} scenario(s), {res.shape[1]:,} variables, {res.shape[0]:,} constraints, "

@@ -245,6 +245,11 @@ def long_tables(
 DIFF_COLUMNS = ["scenario", "kind", "sheet", "row", "column", "item", "old", "new", "change"]
 
 
+def _by_key(flows: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Flows summed per key (quantity and cost), in first-seen order."""
+    return flows.groupby(key, as_index=False, sort=False, dropna=False)[["quantity", "cost"]].sum()
+
+
 def diff_table(results, base_key: str = "base", top: int = TOP_MOVES) -> pd.DataFrame:
     """Per scenario: every input cell its overrides changed, then its largest flow and cost moves."""
     base = next((r for r in results if r.key == base_key), None)
@@ -274,8 +279,10 @@ def diff_table(results, base_key: str = "base", top: int = TOP_MOVES) -> pd.Data
         if flows is None or base_flows is None or not len(base_flows) and not len(flows):
             continue
         cols = [*key, "quantity", "cost"]
-        b = base_flows[cols] if len(base_flows) else pd.DataFrame(columns=cols)
-        s = flows[cols] if len(flows) else pd.DataFrame(columns=cols)
+        # a project's output shares its key with the same country's Supply flow (issue 12): one
+        # row per key, summed, before the merge
+        b = _by_key(base_flows[cols], key) if len(base_flows) else pd.DataFrame(columns=cols)
+        s = _by_key(flows[cols], key) if len(flows) else pd.DataFrame(columns=cols)
         m = b.merge(s, how="outer", on=key, suffixes=("_old", "_new"))
         for c in ("quantity", "cost"):
             m[f"{c}_old"] = m[f"{c}_old"].astype(float).fillna(0.0)

@@ -43,6 +43,9 @@ def remove_country(base: InputData, country: str) -> tuple[InputData, None]:
     data = base.copy()
     supply = data.tables["Supply"]
     supply.loc[supply["country"] == country, "capacity"] = 0.0
+    projects = data.tables.get("Projects")  # a project there is lost with the country (issue 12)
+    if projects is not None and len(projects):
+        projects.loc[projects["country"] == country, "capacity"] = 0.0
     return data, None
 
 

@@ -81,7 +81,7 @@ def _shown_width(values: pd.Series, fmt: str) -> int:
         return len(f"{big * 100:,.1f}%") + 1
     if ",,," in fmt:
         return len(f"{big / 1e9:,.1f}bn") + 1
-    decimals = 2 if ("0.00" in fmt and big < 1000) else 0
+    decimals = 2 if ("0.00" in fmt and (big < 1000 or (v < 0).any())) else 0
     return len(f"{big:,.{decimals}f}") + (1 if (v < 0).any() else 0) + 1
 
 

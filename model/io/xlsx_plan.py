@@ -83,7 +83,7 @@ def _python_columns(table: pd.DataFrame) -> list[list[Any]]:
             values = v.astype(object)
             values[~np.isfinite(v)] = None
             out.append(values.tolist())
-        elif col.dtype.kind in "iub" and not col.hasnans:  # nullable Int64 with <NA> goes below
+        elif col.dtype.kind in "iub" and not col.isna().any():  # nullable Int64 with NA: below
             out.append(col.to_numpy().tolist())
         else:
             values = col.to_numpy(dtype=object)
