@@ -34,7 +34,7 @@ from model.io.writer import (
     column_formats,
     declaration,
 )
-from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
+from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet
 
 MAX_TEXT = 32_767  # characters an Excel cell holds
 HIGHLIGHTS = {  # sheet -> (column, formula on row {r}, colour): rules on columns, not static fills
@@ -119,10 +119,11 @@ def _row_formats(book: _Book, name: str, table: pd.DataFrame) -> dict[int, list[
     return {}
 
 
-def _write_table(book: _Book, ws, name: str, table: pd.DataFrame, start: int = 0) -> None:
+def _write_table(book: _Book, ws, name: str, table: pd.DataFrame, start: int = 0,
+                 spec: OutputSheet | None = None) -> None:
     """The table from row `start` (0-based): header, then rows in order; widths fitted, header
-    frozen, filters on."""
-    spec = declaration(name)
+    frozen, filters on. Formats by `spec`, else by the declaration of the sheet named `name`."""
+    spec = spec if spec is not None else declaration(name)
     columns = [str(c) for c in table.columns]
     formats = column_formats(table, spec)
     per_row = _row_formats(book, name, table)
@@ -258,6 +259,16 @@ def _readme(book: _Book, tables: dict[str, pd.DataFrame], sheets: list[str]) -> 
             ws.write_row(r, 0, ["Summary", f"metric {metric}", meaning, unit])
             r += 1
     ws.freeze_panes(1, 0)
+
+
+def open_book(handle: BinaryIO) -> _Book:
+    """A workbook with the house formats, streaming rows to `handle` (for batch workbooks too)."""
+    return _Book(handle)
+
+
+def write_table(book: _Book, ws, name: str, table: pd.DataFrame, spec: OutputSheet | None = None) -> None:
+    """One table on its own sheet, formatted by `spec` (or the declaration named `name`)."""
+    _write_table(book, ws, name, table, spec=spec)
 
 
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
