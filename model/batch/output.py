@@ -181,7 +181,10 @@ def add_chart(book, ws, tables: dict[str, pd.DataFrame], spec: Chart) -> None:
         y_axis["num_format"] = y_format
     chart.set_y_axis(y_axis)
     chart.set_legend({"position": "bottom"} if len(spec.y) > 1 else {"none": True})
-    chart.set_size(CHART_SIZE)
+    # long category labels are drawn slanted below the plot: give them room instead of the plot
+    labels = table[spec.x].iloc[first - 2:last - 1].map(str)
+    longest = int(labels.str.len().max()) if len(labels) else 0
+    chart.set_size({**CHART_SIZE, "height": CHART_SIZE["height"] + min(6 * max(longest - 10, 0), 240)})
     anchor = spec.anchor or xl_rowcol_to_cell(1, len(cols) + 1)
     row, col = xl_cell_to_rowcol(anchor)
     ws.insert_chart(row, col, chart)
