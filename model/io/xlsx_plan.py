@@ -85,6 +85,11 @@ def _python_columns(table: pd.DataFrame) -> list[list[Any]]:
             out.append(values.tolist())
         elif col.dtype.kind in "iub":
             out.append(col.to_numpy().tolist())
+        elif pd.api.types.infer_dtype(col, skipna=True) == "string":  # text only: no per-value checks
+            values = col.astype(object).where(col.notna(), None)
+            if (values.str.len() > MAX_TEXT).any():
+                values = values.str.slice(0, MAX_TEXT)
+            out.append(values.tolist())
         else:
             values = col.to_numpy(dtype=object)
             out.append([_plain(x) for x in values])
