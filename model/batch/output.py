@@ -171,10 +171,17 @@ def add_chart(book, ws, tables: dict[str, pd.DataFrame], spec: Chart) -> None:
             "values": [name, first - 1, ci, last - 1, ci],
         })
     chart.set_title({"name": spec.title})
-    chart.set_x_axis({"name": spec.x_title or spec.x})
+    x_axis = {"name": spec.x_title or spec.x}
+    sheet = sheet_spec(spec.sheet)
+    try:
+        if sheet is not None and batch_column(sheet, spec.x).format == "share":
+            x_axis["num_format"] = "0%"  # a cap of 0.6 reads 60%
+    except KeyError:
+        pass
+    chart.set_x_axis(x_axis)
     y_axis = {"name": spec.y_title}
     y_format = spec.y_format
-    if y_format is None and _is_currency(spec, sheet_spec(spec.sheet)):
+    if y_format is None and _is_currency(spec, sheet):
         values = table[list(spec.y)].iloc[first - 2:last - 1].to_numpy(dtype=float, na_value=np.nan)
         y_format = currency_axis_format(values)
     if y_format:
