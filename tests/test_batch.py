@@ -125,3 +125,36 @@ def batch_output_partial(name):
     from functools import partial
 
     return partial(apply_scenario, name=name)
+
+
+def test_write_batch_formats_by_declaration_text_never_formula_and_currency_axes(tmp_path):
+    """XlsxWriter path: long-form Flows formatted by long_form_sheet, china_share_<CODE> as %,
+    '=...' text stays text, NaN/inf blank, chart value axes of currency in bn, README notes."""
+    import zipfile
+
+    import numpy as np
+    import pandas as pd
+
+    from model.batch.output import Chart, write_batch
+
+    comparison = pd.DataFrame({"scenario": ["base", "=1+1"], "status": ["optimal", "optimal"],
+                               "objective": [2.0e12, 2.5e12], "china_share_REO": [0.5, np.inf],
+                               "error": [None, "=HYPERLINK(\"x\")"]})
+    flows = pd.DataFrame({"scenario": ["base"], "period": [2026], "commodity": ["REO"],
+                          "origin": ["CHN"], "destination": ["USA"], "quantity": [np.nan],
+                          "cost": [1.5e9]})
+    out = tmp_path / "new" / "b.xlsx"
+    write_batch({"Comparison": comparison, "Flows": flows}, out, notes=[("Comparison", "=note")],
+                charts=[Chart("Comparison", "bar", "Objective", "scenario", ("objective",), "USD")])
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Comparison"]
+    assert ws["A3"].value == "=1+1" and ws["A3"].data_type == "s"
+    assert ws["E3"].data_type == "s"
+    assert ws["D2"].number_format.endswith("%") and ws["D3"].value is None
+    assert wb["Flows"]["F2"].value is None
+    assert wb["README"]["B2"].value == "=note" and wb["README"]["B2"].data_type == "s"
+    assert len(ws._charts) == 1
+    with zipfile.ZipFile(out) as z:
+        chart = z.read("xl/charts/chart1.xml").decode()
+        assert ',,,&quot;bn&quot;' in chart and "Objective" in chart
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()

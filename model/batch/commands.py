@@ -574,6 +574,7 @@ def montecarlo(
             "objective" + (f" ({currency})" if currency else ""),
             anchor="K2",
             rows=(2, 2),
+            currency=True,  # the objective row: currency, declared `number` as other rows are not
         )
     ]
     notes = _notes(

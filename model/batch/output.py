@@ -1,4 +1,10 @@
-"""Write batch workbooks: long tables, native openpyxl charts, and Parquet for what Excel cannot hold.
+"""Write batch workbooks: long tables, native charts, and Parquet for what Excel cannot hold.
+
+Written by XlsxWriter in constant-memory mode through the plan writer's machinery
+(model/io/xlsx_plan.py): rows stream to disk in order, formats come from the declarations in
+model/schema.py (`long_form_sheet` for the long-form plan sheets, `batch_column` for per-commodity
+columns), text is never a formula, NaN and inf are blank cells. openpyxl wrote these cell by cell:
+a 365-scenario batch spent most of its time writing (benchmarks/README.md).
 
 A table longer than an Excel sheet (1,048,576 rows with the header) is written in full to
 `<output stem>.<sheet>.parquet` next to the workbook, and its sheet then holds one row saying where.
@@ -6,26 +12,33 @@ A table longer than an Excel sheet (1,048,576 rows with the header) is written i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from model.io.atomic import write_atomically
-from model.io.writer import EXCEL_MAX_ROWS, write_tables
+from model.io.writer import EXCEL_MAX_ROWS, declaration
+from model.io.xlsx_plan import open_book, write_table
+from model.schema import BATCH_LONG_FORM, OutputSheet, batch_column, long_form_sheet
 
 MAX_SHEET_ROWS = (
     EXCEL_MAX_ROWS - 1
 )  # data rows under the header (module constant so tests can shrink it)
 
+CHART_SIZE = {"width": 605, "height": 302}  # 16 x 8 cm, as the openpyxl charts were
+
 
 @dataclass(frozen=True)
 class Chart:
-    """A native chart of `y` columns against `x` on `sheet`, placed at `anchor` on that sheet."""
+    """A native chart of `y` columns against `x` on `sheet`, placed at `anchor` on that sheet.
+
+    `y_format` is the value axis' number format; by default a chart of currency columns (declared
+    `money`) shows its axis in bn (or m) so labels read 2,000bn rather than 2,000,000,000,000."""
 
     sheet: str
     kind: str  # "bar" or "line"
@@ -38,9 +51,29 @@ class Chart:
     rows: tuple[int, int] | None = (
         None  # 1-based data rows (inclusive) when a sheet holds several series
     )
+    y_format: str | None = None
+    currency: bool | None = None  # None: currency when every y column is declared money
 
 
-def spill_to_parquet(tables: dict[str, pd.DataFrame], output: Path) -> dict[str, Path]:
+def sheet_spec(name: str) -> OutputSheet | None:
+    """The declaration a batch sheet is formatted by: the long-form plan sheets have `scenario` first."""
+    return long_form_sheet(name) if name in BATCH_LONG_FORM else declaration(name)
+
+
+def currency_axis_format(values: np.ndarray) -> str:
+    """A readable value-axis format for currency: bn, m or whole units by the largest magnitude."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    big = float(np.abs(v).max()) if len(v) else 0.0
+    if big >= 1e9:
+        return '#,##0.0,,,"bn"' if big < 1e10 else '#,##0,,,"bn"'
+    if big >= 1e6:
+        return '#,##0.0,,"m"' if big < 1e7 else '#,##0,,"m"'
+    return "#,##0"
+
+
+def spill_to_parquet(tables: dict[str, pd.DataFrame], output: Path,
+                     inputs: Sequence[Path] = ()) -> dict[str, Path]:
     """Move tables too long for a sheet to Parquet; their sheet keeps one row pointing at the file."""
     spilled: dict[str, Path] = {}
     for name, table in list(tables.items()):
@@ -51,7 +84,8 @@ def spill_to_parquet(tables: dict[str, pd.DataFrame], output: Path) -> dict[str,
         for col in frame.columns:
             if frame[col].dtype == object:
                 frame[col] = frame[col].map(lambda v: None if v is None else str(v))
-        write_atomically(target, lambda h, f=frame: f.to_parquet(h, index=False), suffixes=(".parquet",))
+        write_atomically(target, lambda h, f=frame: f.to_parquet(h, index=False), inputs=inputs,
+                         suffixes=(".parquet",), create_folder=True)
         spilled[name] = target
         tables[name] = pd.DataFrame(
             {
@@ -71,74 +105,96 @@ def write_batch(
     inputs: Sequence[Path] = (),
     charts: Sequence[Chart] = (),
     notes: Sequence[tuple[str, str]] = (),
-    extra: Callable[[Workbook, dict[str, pd.DataFrame]], None] | None = None,
 ) -> dict[str, Path]:
     """Write `tables` (in order) with `charts`, plus a README sheet of `notes` (sheet, text).
 
     Returns the Parquet files written for tables longer than a sheet."""
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     tables = dict(tables)
-    spilled = spill_to_parquet(tables, output)
+    spilled = spill_to_parquet(tables, output, inputs)
     notes = list(notes) + [(name, f"full table in {path}") for name, path in spilled.items()]
 
-    def decorate(wb: Workbook, written: dict[str, pd.DataFrame]) -> None:
+    def write(handle: BinaryIO) -> None:
+        book = open_book(handle)
+        sheets = {}
+        for name, table in tables.items():
+            ws = book.wb.add_worksheet(name[:31])
+            sheets[name] = ws
+            write_table(book, ws, name, table, None if name in spilled else sheet_spec(name))
         for chart in charts:
-            if chart.sheet in spilled:
+            if chart.sheet in spilled or chart.sheet not in sheets:
                 continue
-            add_chart(wb, written, chart)
-        if extra is not None:
-            extra(wb, written)
-        ws = wb.create_sheet("README")
-        ws.append(["sheet", "note"])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for sheet, text in notes:
-            ws.append([sheet, text])
-            for cell in ws[ws.max_row]:
-                cell.data_type = "s"
-        ws.column_dimensions["A"].width = 16
-        ws.column_dimensions["B"].width = 110
+            add_chart(book, sheets[chart.sheet], tables, chart)
+        ws = book.wb.add_worksheet("README")
+        ws.set_column(0, 0, 16)
+        ws.set_column(1, 1, 110)
+        ws.write_row(0, 0, ["sheet", "note"], book.bold)
+        for r, (sheet, text) in enumerate(notes, start=1):
+            ws.write_string(r, 0, str(sheet))
+            ws.write_string(r, 1, str(text))
+        ws.freeze_panes(1, 0)
+        book.wb.close()
 
-    write_tables(tables, output, inputs=list(inputs), decorate=decorate)
+    # the folder is created only once the output is accepted (model/io/atomic.py)
+    write_atomically(output, write, inputs=list(inputs), suffixes=(".xlsx",), create_folder=True)
     return spilled
 
 
-def add_chart(wb: Workbook, tables: dict[str, pd.DataFrame], spec: Chart) -> None:
+def _is_currency(spec: Chart, sheet: OutputSheet | None) -> bool:
+    if spec.currency is not None:
+        return spec.currency
+    if sheet is None:
+        return False
+    try:
+        return all(batch_column(sheet, y).format in ("money", "money_bn") for y in spec.y)
+    except KeyError:
+        return False
+
+
+def add_chart(book, ws, tables: dict[str, pd.DataFrame], spec: Chart) -> None:
+    """A native XlsxWriter chart of `spec` on the sheet `ws` (already holding its table)."""
     table = tables.get(spec.sheet)
-    if table is None or table.empty or spec.sheet not in wb.sheetnames:
+    if table is None or table.empty:
         return
     cols = list(table.columns)
     if spec.x not in cols or any(y not in cols for y in spec.y):
         return
-    ws = wb[spec.sheet]
     first, last = spec.rows if spec.rows else (2, len(table) + 1)
-    chart = BarChart() if spec.kind == "bar" else LineChart()
-    chart.title = spec.title
-    chart.y_axis.title = spec.y_title
-    chart.x_axis.title = spec.x_title or spec.x
-    chart.height, chart.width = 8, 16
+    name = ws.get_name()
+    chart = book.wb.add_chart({"type": "column" if spec.kind == "bar" else "line"})
+    xi = cols.index(spec.x)
     for y in spec.y:
-        ci = cols.index(y) + 1
-        data = Reference(ws, min_col=ci, min_row=first, max_row=last)
-        chart.add_data(data, titles_from_data=False)
-        chart.series[-1].tx = None
-        from openpyxl.chart.series import SeriesLabel
-
-        chart.series[-1].tx = SeriesLabel(v=y)
-    xi = cols.index(spec.x) + 1
-    chart.set_categories(Reference(ws, min_col=xi, min_row=first, max_row=last))
-    # openpyxl >= 3.1 hides axes unless told otherwise
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    anchor = spec.anchor or f"{_col_letter(len(cols) + 2)}2"
-    ws.add_chart(chart, anchor)
-
-
-def _col_letter(i: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(i)
+        ci = cols.index(y)
+        chart.add_series({
+            "name": y,
+            "categories": [name, first - 1, xi, last - 1, xi],
+            "values": [name, first - 1, ci, last - 1, ci],
+        })
+    chart.set_title({"name": spec.title})
+    x_axis = {"name": spec.x_title or spec.x}
+    sheet = sheet_spec(spec.sheet)
+    try:
+        if sheet is not None and batch_column(sheet, spec.x).format == "share":
+            x_axis["num_format"] = "0%"  # a cap of 0.6 reads 60%
+    except KeyError:
+        pass
+    chart.set_x_axis(x_axis)
+    y_axis = {"name": spec.y_title}
+    y_format = spec.y_format
+    if y_format is None and _is_currency(spec, sheet):
+        values = table[list(spec.y)].iloc[first - 2:last - 1].to_numpy(dtype=float, na_value=np.nan)
+        y_format = currency_axis_format(values)
+    if y_format:
+        y_axis["num_format"] = y_format
+    chart.set_y_axis(y_axis)
+    chart.set_legend({"position": "bottom"} if len(spec.y) > 1 else {"none": True})
+    # long category labels are drawn slanted below the plot: give them room instead of the plot
+    labels = table[spec.x].iloc[first - 2:last - 1].map(str)
+    longest = int(labels.str.len().max()) if len(labels) else 0
+    chart.set_size({**CHART_SIZE, "height": CHART_SIZE["height"] + min(6 * max(longest - 10, 0), 240)})
+    anchor = spec.anchor or xl_rowcol_to_cell(1, len(cols) + 1)
+    row, col = xl_cell_to_rowcol(anchor)
+    ws.insert_chart(row, col, chart)
 
 
 # ------------------------------------------------------------------ the batch workbook

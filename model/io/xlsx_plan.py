@@ -34,7 +34,7 @@ from model.io.writer import (
     column_formats,
     declaration,
 )
-from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
+from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet
 
 MAX_TEXT = 32_767  # characters an Excel cell holds
 HIGHLIGHTS = {  # sheet -> (column, formula on row {r}, colour): rules on columns, not static fills
@@ -85,6 +85,11 @@ def _python_columns(table: pd.DataFrame) -> list[list[Any]]:
             out.append(values.tolist())
         elif col.dtype.kind in "iub" and not col.isna().any():  # nullable Int64 with NA: below
             out.append(col.to_numpy().tolist())
+        elif pd.api.types.infer_dtype(col, skipna=True) == "string":  # text only: no per-value checks
+            values = col.astype(object).where(col.notna(), None)
+            if (values.str.len() > MAX_TEXT).any():
+                values = values.str.slice(0, MAX_TEXT)
+            out.append(values.tolist())
         else:
             values = col.to_numpy(dtype=object)
             out.append([_plain(x) for x in values])
@@ -119,10 +124,11 @@ def _row_formats(book: _Book, name: str, table: pd.DataFrame) -> dict[int, list[
     return {}
 
 
-def _write_table(book: _Book, ws, name: str, table: pd.DataFrame, start: int = 0) -> None:
+def _write_table(book: _Book, ws, name: str, table: pd.DataFrame, start: int = 0,
+                 spec: OutputSheet | None = None) -> None:
     """The table from row `start` (0-based): header, then rows in order; widths fitted, header
-    frozen, filters on."""
-    spec = declaration(name)
+    frozen, filters on. Formats by `spec`, else by the declaration of the sheet named `name`."""
+    spec = spec if spec is not None else declaration(name)
     columns = [str(c) for c in table.columns]
     formats = column_formats(table, spec)
     per_row = _row_formats(book, name, table)
@@ -258,6 +264,16 @@ def _readme(book: _Book, tables: dict[str, pd.DataFrame], sheets: list[str]) -> 
             ws.write_row(r, 0, ["Summary", f"metric {metric}", meaning, unit])
             r += 1
     ws.freeze_panes(1, 0)
+
+
+def open_book(handle: BinaryIO) -> _Book:
+    """A workbook with the house formats, streaming rows to `handle` (for batch workbooks too)."""
+    return _Book(handle)
+
+
+def write_table(book: _Book, ws, name: str, table: pd.DataFrame, spec: OutputSheet | None = None) -> None:
+    """One table on its own sheet, formatted by `spec` (or the declaration named `name`)."""
+    _write_table(book, ws, name, table, spec=spec)
 
 
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
