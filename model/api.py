@@ -114,8 +114,11 @@ def apply_resolved_marginals(plan: Plan, *, threads: int | None = None) -> None:
                 continue
             row_col = "row" if family == "china_cap" else "limit_row"
             lookup = keys[["period", "commodity", row_col]].rename(columns={row_col: "limit_row"})
+            on = ["period", "commodity", "limit_row"]
+            if family != "china_cap":  # ShareLimits `each` entries share a limit_row: source tells them apart
+                lookup["country"], on = keys["source"].to_numpy(), [*on, "country"]
             lookup = lookup.assign(marginal=exact[family])
-            rows = sens.loc[mask, ["period", "commodity", "limit_row"]].merge(lookup, how="left")
+            rows = sens.loc[mask, on].merge(lookup, how="left")
             sens.loc[mask, "cost_change"] = rows["marginal"].to_numpy()
     _summary_rows(plan, [
         ("marginals", "re-solved: objective change for +1 percentage point of each tight share limit"),

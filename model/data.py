@@ -19,7 +19,14 @@ import pandas as pd
 from model.errors import InputError, Problem
 from model.io.cells import parse_kind
 from model.io.reader import RawTable, is_error_cell, read_workbook
-from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, SETTINGS, SETTINGS_BY_NAME, Sheet
+from model.schema import (
+    EACH_SOURCE,
+    INPUT_SHEETS,
+    SCENARIOS_SHEET,
+    SETTINGS,
+    SETTINGS_BY_NAME,
+    Sheet,
+)
 
 NUMERIC_KINDS = {"number", "share", "integer"}
 
@@ -300,8 +307,10 @@ def _check_references(data: InputData, problems: list[Problem]) -> None:
     countries = set(data["Countries"]["code"].dropna())
     commodities = set(data["Commodities"]["code"].dropna())
     groups = set(data["Countries"]["group"].dropna())
-    known = {"country": countries, "commodity": commodities, "source": countries | groups}
-    noun = {"country": "country", "commodity": "commodity", "source": "country code or group"}
+    known = {"country": countries, "commodity": commodities, "source": countries | groups,
+             "each_source": countries | groups | {EACH_SOURCE}}
+    noun = {"country": "country", "commodity": "commodity", "source": "country code or group",
+            "each_source": "country code or group"}
     for spec in INPUT_SHEETS:
         table = data.tables[spec.name]
         for col in spec.columns:

@@ -64,6 +64,8 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
+EACH_SOURCE = "each"  # ShareLimits.source: one limit per origin country (issue 13)
+
 # Limits that apply to every cell: one documented rule (README "What happens when").
 MAX_ABS_NUMBER = 1e15  # larger magnitudes are almost always a typo or an overflow
 MAX_CODE_LENGTH = 64
@@ -228,7 +230,9 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
                    ref="commodity"),
             Column("period", "integer", "Year.", required=False, blank_means="every period",
                    minimum=1900, maximum=2200),
-            Column("source", "code", "A country code or a Countries.group name.", ref="source"),
+            Column("source", "code", "A country code, a Countries.group name, or `each`: the limit applies to "
+                   "every origin country that can supply the commodity, separately (the EU CRMA's 'no more "
+                   "than 65% from a single third country').", ref="each_source"),
             Column("min_share", "share", "Smallest share the source must supply.", required=False,
                    blank_means="no floor", minimum=0, maximum=1),
             Column("max_share", "share", "Largest share the source may supply.", required=False,

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from model.data import InputData
+from model.schema import EACH_SOURCE
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def _build_index(data: InputData) -> Index:
     flows["china_origin"] = flows["origin"].isin(china).to_numpy()
     flows["china_dest"] = flows["destination"].isin(china).to_numpy()
     keys = {"supply": supply, "needs": needs, "flows": flows, "caps": _caps(data, periods),
-            "limits": _limits(data, periods), "recipes": recipes}
+            "limits": each_origin(_limits(data, periods), supply), "recipes": recipes}
     # the key tables carry no numbers: Numbers holds them (see Index.table)
     for name, columns in _TABLE_NUMBERS.items():
         drop = [*columns, "unit_cost"] if name == "flows" else list(columns)
@@ -412,3 +413,23 @@ def _penalties(data: InputData) -> np.ndarray:
         default = 1000.0 * float(np.nanmax(costs))
     own = data.values("Commodities", "shortfall_penalty").astype(float, copy=False)
     return np.where(np.isnan(own), default, own)
+
+
+def each_origin(limits: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame:
+    """ShareLimits entries whose source is `each` (issue 13), one per origin country that can supply
+    the entry's (commodity, period): the limit applies to every single country separately, as in
+    the EU CRMA's "no more than 65% from a single third country". Only combinations that exist
+    (a Supply row) get an entry; its `source` is the country."""
+    if not len(limits):
+        return limits
+    each = (limits["source"] == EACH_SOURCE).to_numpy()
+    if not each.any():
+        return limits
+    origins = supply[["commodity", "period", "country"]].drop_duplicates().rename(columns={"country": "source"})
+    entries = limits.drop(columns=["source", "members"]).assign(_pos=np.arange(len(limits)))[each]
+    entries = entries.astype({"period": "int64"}).merge(origins.astype({"period": "int64"}),
+                                                        on=["commodity", "period"])
+    entries["members"] = [frozenset([c]) for c in entries["source"]]
+    kept = limits[~each].assign(_pos=np.flatnonzero(~each))
+    out = pd.concat([kept, entries[kept.columns]], ignore_index=True)
+    return out.sort_values(["_pos", "source"], kind="stable").drop(columns="_pos").reset_index(drop=True)

@@ -347,7 +347,7 @@ def cost_cut_to_enter(lp: LP, sol) -> np.ndarray:
 def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -> np.ndarray:
     f = lp.index.flows
     limits = lp.index.limits
-    members = {(r.limit_row, r.commodity, r.period): r.members for r in limits.itertuples(index=False)}
+    members = {(r.limit_row, r.commodity, r.period, r.source): r.members for r in limits.itertuples(index=False)}
     keep = ~f["china_dest"].to_numpy()
     sub = f.loc[keep, ["period", "commodity", "origin"]].assign(q=x[keep])
     by = sub.groupby(["period", "commodity", "origin"])["q"].sum()
@@ -356,7 +356,7 @@ def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -
         total = s_tot.get((r.period, r.commodity), 0.0)
         if total <= 1e-9:
             continue
-        mem = members.get((r.limit_row, r.commodity, r.period), frozenset())
+        mem = members.get((r.limit_row, r.commodity, r.period, r.source), frozenset())
         q = sum(by.get((r.period, r.commodity, o), 0.0) for o in mem)
         out[i] = q / total
     return out

@@ -15,6 +15,7 @@ Contract (README / task spec):
     route      x <= max_quantity (0 blocks; unlisted_routes=blocked drops unlisted pairs)
     china cap  sum_{o in C, d not in C} x <= cap[k] * sum_{o, d not in C} x       (each k with a cap, t)
     shares     min * S <= sum_{o in source, d not in C} x <= max * S                (each row, k, t)
+               source `each`: one such row per origin o with a Supply row for (k, t), source = {o}
     objective  sum x * (unit_cost + route_cost + risk_weight * risk[o]) + sum u * penalty[k]
 """
 
@@ -231,9 +232,13 @@ def read_spec(path: str | Path) -> Spec:
         k0, t0 = _code(r.get("commodity")), _period(r.get("period"))
         for k in commodities if k0 is None else [k0]:
             for t in T if t0 is None else [t0]:
-                limits.append({"commodity": k, "period": t, "source": src, "members": members,
-                               "min_share": _num(r.get("min_share")),
-                               "max_share": _num(r.get("max_share"))})
+                # `each`: one limit per country with a Supply row for (k, t), that country alone
+                sources = sorted(o for (o, kk, tt) in supply if (kk, tt) == (k, t)) if src == "each" else [src]
+                for one in sources:
+                    limits.append({"commodity": k, "period": t, "source": one,
+                                   "members": {one} if src == "each" else members,
+                                   "min_share": _num(r.get("min_share")),
+                                   "max_share": _num(r.get("max_share"))})
 
     return Spec(
         periods=T, countries=countries, china=china, commodities=commodities, china_cap=china_cap,
