@@ -19,14 +19,7 @@ import pandas as pd
 from model.errors import InputError, Problem
 from model.io.cells import parse_kind
 from model.io.reader import RawTable, is_error_cell, read_workbook
-from model.schema import (
-    EACH_SOURCE,
-    INPUT_SHEETS,
-    SCENARIOS_SHEET,
-    SETTINGS,
-    SETTINGS_BY_NAME,
-    Sheet,
-)
+from model.schema import INPUT_SHEETS, SCENARIOS_SHEET, SETTINGS, SETTINGS_BY_NAME, Sheet
 
 NUMERIC_KINDS = {"number", "share", "integer"}
 
@@ -307,6 +300,8 @@ def _check_references(data: InputData, problems: list[Problem]) -> None:
     countries = set(data["Countries"]["code"].dropna())
     commodities = set(data["Commodities"]["code"].dropna())
     groups = set(data["Countries"]["group"].dropna())
+    from model.schema import EACH_SOURCE  # ShareLimits.source may also be `each` (issue 13)
+
     known = {"country": countries, "commodity": commodities, "source": countries | groups,
              "each_source": countries | groups | {EACH_SOURCE}}
     noun = {"country": "country", "commodity": "commodity", "source": "country code or group",
