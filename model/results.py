@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 import model
+from model.content_tables import add_china_content
 from model.data import InputData
 from model.formulation.lp import LP
 from model.formulation.objective import cost_parts
@@ -138,6 +139,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
     for name in TABLE_ORDER:
         if name in makers:
             tables.lazy(name, makers[name])
+    add_china_content(plan)  # issue 13: the ChinaContent sheet (model/content_tables.py)
     return plan
 
 

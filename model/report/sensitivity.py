@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from model.content_tables import content_sensitivity
 from model.formulation.lp import LP
 from model.solve.highs import HighsSession, new_highs
 
@@ -311,6 +312,7 @@ def sensitivity_table(plan, ranging: Ranging | None = None) -> pd.DataFrame:
         "level": needs["quantity"].to_numpy(dtype=float), "cost_change": bal,
         "unit": f"{cur} per +1 unit of demand", "note": "marginal cost of supply at this destination",
     }))
+    parts += content_sensitivity(plan)  # issue 13: ContentRules (model/content_tables.py)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     for col in COLUMNS:
         if col not in out.columns:

@@ -1,0 +1,243 @@
+"""The ChinaContent sheet (issue 13): China content traced through every tier, beside the direct share.
+
+Attribution of mixed supply at a node (why tracing, not proportional): ContentRules are stated on
+two physically separate streams (model/formulation/content.py), so a plan that meets a rule does
+so by keeping clean units apart. Proportional (mass-balance) attribution would blend them and could
+report a content above the rule the plan provably meets. So the plan's flows x are held fixed and
+a small LP routes clean units as far as those flows allow:
+
+    maximise   sum_{f in Fc, d not in C} xc[f] / S[k_f, t_f]      (the clean shares, summed)
+    subject to 0 <= xc <= x,  clean_input rows,  content_rule rows of the workbook
+
+over every commodity (Fc: flows from outside the China group). any_stage_share = 1 - clean / supply:
+the least Chinese content the plan's flows can carry (where clean units of one input could serve
+two outputs, this one optimum is reported). direct_share counts the last stage only, as ChinaShare.
+
+Marginal costs of the rules are found as for China caps (model/solve/marginals.py): each tight rule
+is re-solved with max_china_content one point higher.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from model.formulation.content import clean_flows, input_pattern, rule_pattern
+from model.formulation.lp import LP
+from model.schema import OUTPUTS
+
+FLOW_TOL = 1e-9  # as model/results.py
+SHARE_TOL = 1e-6
+STEP = 0.01  # one percentage point
+COLUMNS = OUTPUTS["ChinaContent"].column_names
+
+
+def add_china_content(plan) -> None:
+    """Register the ChinaContent table on a plan (built on first read, like the other tables)."""
+    sol = plan.solution
+    if plan.lp is None or sol is None or sol.x is None:
+        plan.tables.lazy("ChinaContent", lambda: pd.DataFrame({c: [] for c in COLUMNS}))
+        return
+    plan.tables.lazy("ChinaContent", lambda: china_content_table(plan))
+
+
+# ------------------------------------------------------------------------------- tracing
+
+
+def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
+    """xc per flow (0 for a China-group origin): the plan's flows traced as clean as they allow,
+    subject to the workbook's ContentRules (module docstring). NaN when the tracing LP fails."""
+    ix = lp.index
+    flows, recipes, rules = ix.keys["flows"], ix.keys["recipes"], ix.keys["rules"]
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    fc = ix.structural("content.trace_fc", lambda: clean_flows(flows, set(flows["commodity"])))
+    out = np.zeros(len(flows))
+    if not len(fc):
+        return out
+    _, rows, cols, recipe = ix.structural("content.trace_inputs", lambda: input_pattern(flows, recipes, fc))
+    n_in = int(rows.max()) + 1 if len(rows) else 0
+    vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
+    A_in = sp.csr_matrix((vals, (rows, cols)), shape=(n_in, len(fc)))
+    # weights: 1 / non-China supply of the flow's (commodity, period)
+    key = ix.structural("content.trace_group", lambda: pd.factorize(pd.MultiIndex.from_arrays(
+        [flows["commodity"].to_numpy(), flows["period"].to_numpy()]))[0])
+    outside = ~flows["china_dest"].to_numpy(dtype=bool)
+    supply = np.bincount(key[outside], weights=x[outside], minlength=int(key.max()) + 1)
+    w = np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0)
+    bounds = np.column_stack([np.zeros(len(fc)), x[fc]])
+    # the rules: -sum xc <= -(1 - m) sum x  (a hair of slack for the solver's own tolerance)
+    A_rule, b_rule = None, None
+    if len(rules):
+        entry, flow, pos = ix.structural("content.trace_rules", lambda: rule_pattern(flows, rules, fc))
+        need = np.bincount(entry, weights=x[flow], minlength=len(rules))
+        need = (1.0 - ix.numbers.max_china_content) * need
+        clean = pos >= 0
+        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), len(fc)))
+        b_rule = -need
+    # the rules exactly, then with a hair of slack for the solver's own tolerance, then without
+    slack = 0.0 if A_rule is None else 1e-7 * np.maximum(1.0, -b_rule)
+    for with_rules, hair in ((True, 0.0), (True, 1.0), (False, 0.0)) if A_rule is not None else ((False, 0.0),):
+        A = sp.vstack([A_in, A_rule]).tocsr() if with_rules else A_in
+        b = np.concatenate([np.zeros(n_in), b_rule + hair * slack]) if with_rules else np.zeros(n_in)
+        res = linprog(-w, A_ub=A if A.shape[0] else None, b_ub=b if A.shape[0] else None, bounds=bounds,
+                      method="highs")
+        if res.status == 0:
+            out[fc] = np.clip(res.x, 0.0, x[fc])
+            return out
+    return np.full(len(flows), np.nan)
+
+
+# ------------------------------------------------------------------------------- the sheet
+
+
+def _targets(lp: LP, periods: list[int], codes: np.ndarray, china: set[str]) -> pd.DataFrame:
+    """The sheet's rows before figures: every (period, commodity) for all destinations outside the
+    China group, plus one row per rule entry that names a destination; with the rule entry (-1: none)."""
+    ix = lp.index
+    grid = pd.DataFrame({"period": np.repeat(np.asarray(periods, dtype=np.int64), len(codes)),
+                         "commodity": np.tile(codes, len(periods))})
+    grid["destination"] = None
+    everyone = frozenset(c for c in set(ix.keys["flows"]["destination"]) if c not in china)
+    grid["members"] = [everyone] * len(grid)
+    grid["entry"] = -1
+    rules = ix.keys["rules"]
+    if len(rules):
+        blank = rules["destination"].isna().to_numpy()
+        at = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid[["period", "commodity"]]))
+        where = at.reindex(pd.MultiIndex.from_arrays([rules["period"].to_numpy()[blank],
+                                                      rules["commodity"].to_numpy()[blank]])).to_numpy()
+        ok = ~np.isnan(where)
+        grid.loc[where[ok].astype(np.int64), "entry"] = np.flatnonzero(blank)[ok]
+        named = rules[~blank][["period", "commodity", "destination", "members"]].assign(
+            entry=np.flatnonzero(~blank))
+        grid = pd.concat([grid, named], ignore_index=True)
+    grid = grid.astype({"period": "int64"})
+    order = np.lexsort((grid["destination"].fillna("").to_numpy(dtype=str), grid["commodity"].to_numpy(dtype=str),
+                        grid["period"].to_numpy()))
+    return grid.iloc[order].reset_index(drop=True)
+
+
+def china_content_table(plan) -> pd.DataFrame:
+    """ChinaContent: direct and any-stage China share per (period, commodity, destination), with
+    each ContentRules entry's limit, whether it binds and its re-solved marginal cost."""
+    lp: LP = plan.lp
+    ix = lp.index
+    x = plan.solution.x[lp.cols("flow")]
+    codes = plan.data["Commodities"]["code"].to_numpy(dtype=object) if plan.data is not None else ix.commodities
+    t = _targets(lp, ix.periods, codes, ix.china)
+    f = ix.keys["flows"]
+    entry, flow, _ = rule_pattern(f, t[["commodity", "period", "members"]], np.zeros(0, dtype=np.int64))
+    xc = trace_clean(lp, x)
+    n = len(t)
+    qty = np.bincount(entry, weights=x[flow], minlength=n)
+    china = np.bincount(entry, weights=(x * ix.key("flows", "china_origin"))[flow], minlength=n)
+    clean = np.bincount(entry, weights=xc[flow], minlength=n)
+    has = qty > FLOW_TOL
+    safe = np.where(has, qty, 1.0)
+    direct = np.where(has, china / safe, np.nan)
+    any_stage = np.where(has, np.clip(1.0 - clean / safe, 0.0, 1.0), np.nan)
+    rule = t["entry"].to_numpy()
+    ruled = rule >= 0
+    limit = np.full(n, np.nan)
+    limit[ruled] = ix.numbers.max_china_content[rule[ruled]]
+    binding = ruled & has & (np.nan_to_num(any_stage) >= limit - SHARE_TOL)
+    marginal = np.full(n, np.nan)
+    if ruled.any():
+        exact = resolve_content_marginals(lp, plan.solution) if _optimal(plan) else np.full(ix.size("rules"), np.nan)
+        marginal[ruled] = exact[rule[ruled]]
+    rule_row = np.full(n, np.nan)
+    if ruled.any():
+        rule_row[ruled] = ix.keys["rules"]["rule_row"].to_numpy()[rule[ruled]]
+    out = pd.DataFrame({
+        "period": t["period"].to_numpy(), "commodity": t["commodity"].to_numpy(),
+        "destination": t["destination"].to_numpy(), "quantity": qty, "direct_share": direct,
+        "any_stage_share": any_stage, "max_china_content": limit, "binding": binding,
+        "marginal_cost": marginal, "rule_row": pd.array(rule_row, dtype="Int64") if ruled.any()
+        else pd.array([pd.NA] * n, dtype="Int64"),
+    })
+    return out[COLUMNS]
+
+
+def _optimal(plan) -> bool:
+    return str(plan.status) in ("optimal", "optimal_with_shortfall")
+
+
+def any_stage_by_commodity(lp: LP, x: np.ndarray) -> dict[str, float]:
+    """Per commodity, over all periods: the any-stage China share of supply to destinations
+    outside the China group (batches and the frontier show it beside the direct share)."""
+    ix = lp.index
+    f = ix.keys["flows"]
+    xc = trace_clean(lp, x)
+    keep = ~f["china_dest"].to_numpy(dtype=bool)
+    code, uni = pd.factorize(f["commodity"].to_numpy(dtype=object)[keep])
+    q = np.bincount(code, weights=x[keep], minlength=len(uni))
+    c = np.bincount(code, weights=xc[keep], minlength=len(uni))
+    return {str(k): (float(1.0 - c[i] / q[i]) if q[i] > 1e-9 else math.nan) for i, k in enumerate(uni)}
+
+
+# ------------------------------------------------------------------------------- marginals
+
+
+def resolve_content_marginals(lp: LP, sol, *, threads: int | None = None) -> np.ndarray:
+    """Objective change per +1 percentage point of max_china_content, per rule entry: each tight
+    content_rule row re-solved with its limit one point higher (slack rows: 0).
+
+    The row is sum xc + (m - 1) sum x >= 0: raising m by h adds h to each flow entry of the row."""
+    from model.solve.highs import HighsSession
+    from model.solve.marginals import tight_rows
+
+    block = lp.row_blocks.get("content_rule")
+    out = np.zeros(block.size if block is not None else 0)
+    if block is None or not block.size:
+        return out
+    tight = tight_rows(lp, sol, "content_rule")
+    if not len(tight):
+        return out
+    session = HighsSession(threads=threads, warm_start="always")
+    base = session.solve(lp)
+    if base.x is None:
+        return np.full(len(out), np.nan)
+    flows = lp.cols("flow")
+    limit = lp.index.numbers.max_china_content
+    for j in tight:
+        step = min(STEP, 1.0 - float(limit[j]))
+        if step <= 0:
+            continue
+        A = lp.A.copy()
+        r = lp.row_start["content_rule"] + int(j)
+        seg = slice(A.indptr[r], A.indptr[r + 1])
+        cols = A.indices[seg]
+        A.data[seg][(cols >= flows.start) & (cols < flows.stop)] += step
+        result = session.solve(dataclasses.replace(lp, A=A))
+        if result.x is not None:
+            out[j] = (result.objective - base.objective) / (100 * step)
+    return out
+
+
+# ------------------------------------------------------------------------------- Sensitivity
+
+
+def content_sensitivity(plan) -> list[pd.DataFrame]:
+    """Sensitivity rows for the ContentRules (measure "China content"), in the sheet's convention:
+    cost_change per +1 percentage point of max_china_content (re-solved)."""
+    if "ChinaContent" not in plan.tables or plan.lp is None or not plan.lp.index.size("rules"):
+        return []
+    cc = plan.tables["ChinaContent"]
+    cc = cc[cc["rule_row"].notna()]
+    if not len(cc):
+        return []
+    cur = plan.data.settings.currency if plan.data is not None else ""
+    group = plan.data.settings.china_group if plan.data is not None else "China"
+    return [pd.DataFrame({
+        "measure": "China content", "period": cc["period"].to_numpy(), "commodity": cc["commodity"].to_numpy(),
+        "country": cc["destination"].fillna(f"outside {group}").to_numpy(),
+        "limit_row": cc["rule_row"].astype(float).to_numpy(), "value": cc["max_china_content"].to_numpy(),
+        "level": cc["any_stage_share"].to_numpy(), "cost_change": cc["marginal_cost"].to_numpy(),
+        "unit": f"{cur} per +1 percentage point of max_china_content",
+        "note": np.where(cc["binding"].to_numpy(), "binding: the content rule shapes the plan", "not binding"),
+    })]
