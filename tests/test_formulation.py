@@ -172,7 +172,8 @@ def test_refreshed_index_tables_equal_fresh_ones(data):
 def test_plan_tables_are_built_on_first_use_and_in_sheet_order(data):
     plan = solve(data, sensitivity=False, marginals="dual")
     tables = plan.tables
-    assert list(tables) == ["Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices"]
+    assert list(tables) == ["Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices",
+                            "ChinaContent"]
     assert "Flows" in tables and "Nope" not in tables
     flows = tables["Flows"]
     assert flows is tables["Flows"]  # built once
