@@ -241,3 +241,37 @@ def content_sensitivity(plan) -> list[pd.DataFrame]:
         "unit": f"{cur} per +1 percentage point of max_china_content",
         "note": np.where(cc["binding"].to_numpy(), "binding: the content rule shapes the plan", "not binding"),
     })]
+
+
+# ------------------------------------------------------------------------------- strict mode
+
+CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule")
+
+
+def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
+    """A strict-mode finding (model/diagnose.py's row shape) for a row of the China-content families."""
+    key = lp.row_blocks[family].keys.iloc[i]
+    k, t = key["commodity"], int(key["period"])
+    if family == "content_rule":
+        cap, row, dest = float(key["max_china_content"]), int(key["rule_row"]), key["destination"]
+        where = dest if isinstance(dest, str) else "destinations outside the China group"
+        pct = f"{100 * cap:.4g}%"
+        return _finding("content_rule", "ContentRules", row, k, t, dest if isinstance(dest, str) else None, cap,
+                        method, f"max_china_content {pct}",
+                        f"ContentRules row {row}: at most {pct} of the {k} delivered to {where} in {t} may "
+                        "have touched the China group at any tier, and too little clean supply (made "
+                        "outside it from clean inputs) can reach them.")
+    if family == "clean_input":
+        o = key["country"]
+        return _finding("clean_input", "Recipes", None, k, t, o, None, method, "clean inputs only",
+                        f"China-content tracing: clean output made in {o} in {t} needs clean {k} "
+                        "(made outside the China group from clean inputs), which is short.")
+    o, d = key["origin"], key["destination"]
+    return _finding("clean_bound", "Recipes", None, k, t, f"{o}->{d}", None, method, "clean part of a flow",
+                    f"China-content tracing: the clean part of {k} from {o} to {d} in {t} cannot exceed the flow.")
+
+
+def _finding(constraint, sheet, row, commodity, period, country, quantity, method, detail, explanation) -> dict:
+    return {"kind": "in_conflict", "constraint": constraint, "sheet": sheet, "row": row, "commodity": commodity,
+            "period": period, "country": country, "quantity": quantity, "method": method, "detail": detail,
+            "explanation": explanation}

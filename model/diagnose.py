@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from model.content_tables import CONTENT_FAMILIES, content_conflict
 from model.data import InputData
 from model.formulation.lp import LP
 
@@ -137,7 +138,7 @@ def _recipe_row(ix, d: str, k: str, t: int) -> int | None:
 def _dual_conflicts(lp: LP, u: np.ndarray, row_dual: np.ndarray, col_dual: np.ndarray,
                     units: dict) -> list[dict]:
     out: list[dict] = []
-    for family in ("capacity", "china_cap", "share_min", "share_max"):
+    for family in ("capacity", "china_cap", "share_min", "share_max", "content_rule"):
         dual = row_dual[lp.rows(family)]
         for i in np.flatnonzero(np.abs(dual) > TOL):
             out.append(_describe_row(lp, family, int(i), units, ELASTIC))
@@ -211,6 +212,8 @@ def _iis_conflicts(lp: LP, units: dict, short: set[int]) -> list[dict]:
 
 def _describe_row(lp: LP, family: str, i: int, units: dict, method: str,
                   short: set[int] = frozenset()) -> dict:
+    if family in CONTENT_FAMILIES:  # issue 13: ContentRules and the clean stream
+        return content_conflict(lp, family, i, method)
     key = lp.row_blocks[family].keys.iloc[i]
     k, t = key["commodity"], int(key["period"])
     unit = units.get(k, "")

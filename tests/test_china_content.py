@@ -203,3 +203,33 @@ def test_content_rules_are_validated(tmp_path):
     assert "ContentRules row 3, column destination: unknown country code or group" in text
     assert "ContentRules row 3, column max_china_content: must be <= 1" in text
     assert "ContentRules row 5" in text and "duplicates row 4" in text
+
+
+def test_a_what_if_on_the_limit_updates_in_place_and_matches_a_fresh_solve(tmp_path):
+    from model.api import solve as api_solve
+    from model.solve.highs import HighsSession
+
+    data = load_workbook(write_workbook(tmp_path / "whatif.xlsx", magnets(["MAG", None, None, 0.3])))
+    session = HighsSession()
+    first = api_solve(data, session=session, sensitivity=False, marginals="dual")
+    assert first.objective == pytest.approx(2900)
+    looser = data.copy()
+    looser.tables["ContentRules"] = looser.tables["ContentRules"].assign(max_china_content=0.8)
+    again = api_solve(looser, session=session, sensitivity=False, marginals="dual")
+    assert again.lp.index.keys is first.lp.index.keys  # same structure: only the numbers changed
+    assert again.objective == pytest.approx(1500 + 20 * 20)  # 20 clean magnets, +20 each
+    assert api_solve(looser, sensitivity=False).objective == pytest.approx(again.objective, rel=1e-9)
+
+
+def test_strict_mode_names_an_impossible_rule_without_crashing(tmp_path, run_cli):
+    import subprocess
+    import sys
+
+    book = magnets(["MAG", None, None, 0.0])
+    book["Supply"] = [r for r in book["Supply"] if r[0] != "AUS"]
+    inp = write_workbook(tmp_path / "strict.xlsx", book)
+    proc = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(inp), "-o", str(tmp_path / "o.xlsx"),
+                           "--no-shortfall"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 6, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "ContentRules row 2: at most 0% of the MAG" in proc.stderr

@@ -89,3 +89,11 @@ def test_each_is_accepted_and_a_typo_is_named(tmp_path):
         load_workbook(bad)
     text = str(err.value)
     assert "ShareLimits row 2, column source: unknown country code or group" in text and "eachh" in text
+
+
+def test_each_in_the_pyomo_statement(tmp_path):
+    from model.formulation.pyomo_model import build_pyomo, solve_pyomo
+
+    inp = write_workbook(tmp_path / "each_pyomo.xlsx", sheets([None, None, "each", None, 0.4]))
+    term, objective = solve_pyomo(build_pyomo(build_lp(load_workbook(inp)).index))
+    assert "optimal" in term and objective == pytest.approx(1800)
