@@ -275,3 +275,65 @@ def _finding(constraint, sheet, row, commodity, period, country, quantity, metho
     return {"kind": "in_conflict", "constraint": constraint, "sheet": sheet, "row": row, "commodity": commodity,
             "period": period, "country": country, "quantity": quantity, "method": method, "detail": detail,
             "explanation": explanation}
+
+
+# ------------------------------------------------------------------------------- batches and the frontier
+
+
+def content_figures(res, plan) -> None:
+    """Per commodity, for the Comparison and the frontier (batch Result fields, issue 13): the
+    any-stage China share over all periods and its largest over periods, and each content rule's
+    marginal cost from the dual (objective change per +1 point, summed over its periods)."""
+    lp = plan.lp
+    ix = lp.index
+    x = plan.solution.x[lp.cols("flow")]
+    f = ix.keys["flows"]
+    xc = trace_clean(lp, x)
+    keep = ~f["china_dest"].to_numpy(dtype=bool)
+    frame = pd.DataFrame({"commodity": f["commodity"].to_numpy()[keep], "period": f["period"].to_numpy()[keep],
+                          "q": x[keep], "c": xc[keep]})
+    per = frame.groupby(["commodity", "period"])[["q", "c"]].sum()
+    share = (1.0 - per["c"] / per["q"]).where(per["q"] > FLOW_TOL)
+    total = frame.groupby("commodity")[["q", "c"]].sum()
+    overall = (1.0 - total["c"] / total["q"]).where(total["q"] > FLOW_TOL)
+    res.content_share = {str(k): float(v) for k, v in overall.items()}
+    res.content_peak = {str(k): float(v) for k, v in share.groupby(level="commodity").max().items()}
+    res.content_marginal = {}
+    if ix.size("rules") and plan.solution.row_dual is not None:
+        from model.formulation.content import _fc
+
+        entry, flow, _ = ix.structural("content.rule", lambda: rule_pattern(f, ix.keys["rules"], _fc(ix)))
+        supplied = np.bincount(entry, weights=x[flow], minlength=ix.size("rules"))
+        dual = plan.solution.row_dual[lp.rows("content_rule")]
+        # the row is sum xc + (m - 1) sum x >= 0: d objective / d m = -dual * supplied
+        marginal = pd.Series(-0.01 * dual * supplied + 0.0).groupby(ix.keys["rules"]["commodity"].to_numpy()).sum()
+        res.content_marginal = {str(k): float(v) for k, v in marginal.items()}
+
+
+def content_commodities(data) -> list[str]:
+    """Commodities whose chain the China group can touch: it supplies them or any upstream tier."""
+    countries = data["Countries"]
+    china = set(countries.loc[countries["group"] == data.settings.china_group, "code"])
+    supply = data["Supply"]
+    touched = set(supply.loc[supply["country"].isin(china) & (supply["capacity"] > 0), "commodity"])
+    from model.formulation.content import reached
+
+    recipes = data["Recipes"]
+    return [k for k in data["Commodities"]["code"] if reached(recipes, [k]) & touched]
+
+
+def set_content(base, commodity: str, cap: float):
+    """A copy of `base` whose ContentRules cap `commodity` at `cap` in every period and for every
+    destination outside the China group (the row is added when the workbook has none)."""
+    data = base.copy()
+    rules = data.tables["ContentRules"]
+    mine = ((rules["commodity"] == commodity) & rules["period"].isna() & rules["destination"].isna()).to_numpy()
+    if mine.any():
+        rules = rules.assign(max_china_content=np.where(mine, float(cap), rules["max_china_content"]))
+    else:
+        row = int(rules["row"].max()) + 1 if len(rules) else 2
+        extra = pd.DataFrame({"commodity": [commodity], "period": [np.nan], "destination": [None],
+                              "max_china_content": [float(cap)], "row": [row]})
+        rules = pd.concat([rules, extra.astype(rules.dtypes.to_dict())], ignore_index=True) if len(rules) else extra
+    data.tables["ContentRules"] = rules
+    return data, None
