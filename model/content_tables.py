@@ -139,7 +139,7 @@ def china_content_table(plan) -> pd.DataFrame:
     clean = np.bincount(entry, weights=xc[flow], minlength=n)
     has = qty > FLOW_TOL
     safe = np.where(has, qty, 1.0)
-    direct = np.where(has, china / safe, np.nan)
+    direct = np.where(has, np.clip(china / safe, 0.0, 1.0), np.nan)
     any_stage = np.where(has, np.clip(1.0 - clean / safe, 0.0, 1.0), np.nan)
     rule = t["entry"].to_numpy()
     ruled = rule >= 0
