@@ -233,3 +233,25 @@ def test_strict_mode_names_an_impossible_rule_without_crashing(tmp_path, run_cli
     assert proc.returncode == 6, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "ContentRules row 2: at most 0% of the MAG" in proc.stderr
+
+
+def test_the_checker_catches_a_broken_rule_and_a_misreported_share(tmp_path):
+    import openpyxl
+
+    # the plan without a rule, checked against the workbook with one: no clean stream meets it
+    free = write_workbook(tmp_path / "free.xlsx", magnets())
+    free_plan = tmp_path / "free_plan.xlsx"
+    solve_workbook(free, free_plan)
+    ruled = write_workbook(tmp_path / "ruled.xlsx", magnets(["MAG", None, None, 0.3]))
+    found = check_plan(ruled, free_plan)
+    assert any(v.startswith("ContentRules: no clean stream") for v in found)
+    # a reported any-stage share below what the flows allow is caught
+    wb = openpyxl.load_workbook(free_plan)
+    ws = wb["ChinaContent"]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[header.index("commodity")].value == "MAG":
+            row[header.index("any_stage_share")].value = 0.5
+    wb.save(tmp_path / "tampered.xlsx")
+    found = check_plan(free, tmp_path / "tampered.xlsx")
+    assert any("any_stage_share 0.5 but the flows cannot carry less than 1" in v for v in found), found

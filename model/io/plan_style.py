@@ -74,7 +74,7 @@ EXTRA_HELP: dict[str, tuple[str, dict[str, str]]] = {
                "their data are the cells from column N).", {}),
 }
 
-PERCENT_MEASURES = ("China cap", "share maximum", "share minimum")
+PERCENT_MEASURES = ("China cap", "share maximum", "share minimum", "China content")  # + issue 13
 
 
 def decorate_plan(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
@@ -90,6 +90,7 @@ def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """Conditional formatting that survives edits: rules on columns, not static fills."""
     rules = {
         "ChinaShare": ("binding", "=${col}2=TRUE", AT_CAP),
+        "ChinaContent": ("binding", "=${col}2=TRUE", AT_CAP),  # issue 13
         "Shortfalls": ("quantity", "=${col}2>0", SHORT),
         "Capacity": ("utilisation", "=${col}2>=0.999999", FULL),
         "Sensitivity": ("cost_change", "=AND(ISNUMBER(${col}2),${col}2<>0,$A2<>\"unit cost\","
