@@ -226,6 +226,8 @@ COMMANDS.append(batch)
     show_default=True,
     help="Steps from the uncapped China share down to 0.",
 )
+@click.option("--content", is_flag=True, help="Sweep the China content traced through every tier (ContentRules "
+              "max_china_content) instead of the direct China cap.")
 @_parallel
 @guarded
 def frontier(
@@ -235,13 +237,15 @@ def frontier(
     steps: int,
     jobs: int,
     scheduler: str | None,
+    content: bool = False,
 ) -> None:
     """The cost of de-risking: total cost as each China cap tightens to 0."""
     from model.batch.frontier import frontier_charts, run_frontier
     from model.batch.output import write_batch
 
     data = _load(workbook)
-    table, report = run_frontier(data, list(commodities), steps, workers=jobs, scheduler=scheduler)
+    table, report = run_frontier(data, list(commodities), steps, workers=jobs, scheduler=scheduler,
+                                 content=content)
     notes = _notes(
         workbook,
         report,
@@ -255,6 +259,11 @@ def frontier(
                 "Frontier",
                 "marginal_cost: objective change per +1 percentage point of cap, from the dual "
                 "(summed over periods); slope: the same measured between this step and the previous",
+            ),
+            (
+                "Frontier",
+                "any_stage_share: the share whose chain touched the China group at any tier, beside the "
+                "direct china_share; with --content the swept limit is ContentRules.max_china_content",
             ),
         ],
     )

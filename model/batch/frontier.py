@@ -7,6 +7,10 @@ the base case (including other commodities' caps). Each step records the objecti
 shortfall, achieved China share and the cap's marginal cost from the dual (objective change per
 +1 percentage point of cap, summed over periods since one cap covers every period), next to the
 slope measured between neighbouring steps.
+
+With `content=True` (`sourcing frontier --content`, issue 13) the swept limit is the commodity's
+ContentRules max_china_content (every period, every destination outside the China group), from its
+uncapped any-stage China share down to 0. Every step shows the any-stage share beside the direct one.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ FRONTIER_COLUMNS = [
     "commodity",
     "step",
     "china_cap",
+    "max_china_content",
     "status",
     "objective",
     "total_cost",
     "delta_cost",
     "shortfall_total",
     "china_share",
+    "any_stage_share",
     "marginal_cost",
     "slope",
     "error",
@@ -60,8 +66,14 @@ def run_frontier(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    content: bool = False,
 ) -> tuple[pd.DataFrame, RunReport]:
-    commodities = list(commodities) if commodities else china_commodities(data)
+    from model.content_tables import content_commodities, set_content
+
+    swept = "max_china_content" if content else "china_cap"
+    set_limit = set_content if content else set_cap
+    default = content_commodities if content else china_commodities
+    commodities = list(commodities) if commodities else default(data)
     known = set(data["Commodities"]["code"])
     unknown = [c for c in commodities if c not in known]
     if unknown:
@@ -71,7 +83,7 @@ def run_frontier(
     steps = max(1, int(steps))
     first = run_jobs(
         data,
-        [Job(f"{c}|uncapped", partial(set_cap, commodity=c, cap=1.0)) for c in commodities],
+        [Job(f"{c}|uncapped", partial(set_limit, commodity=c, cap=1.0)) for c in commodities],
         workers=workers,
         scheduler=scheduler,
         progress=progress,
@@ -80,7 +92,11 @@ def run_frontier(
     starts: dict[str, float] = {}
     for c in commodities:
         r = first.by_key.get(f"{c}|uncapped")
-        cs = r.tables.get("ChinaShare") if r is not None else None
+        if content and r is not None and c in r.content_peak:
+            share = r.content_peak[c]
+            starts[c] = 0.0 if pd.isna(share) else float(min(1.0, share))
+            continue
+        cs = r.tables.get("ChinaShare") if r is not None and not content else None
         if cs is None or not len(cs):
             continue
         share = cs.loc[cs["commodity"] == c, "china_share"].max()
@@ -93,7 +109,7 @@ def run_frontier(
         caps = np.linspace(starts[c], 0.0, steps + 1) if starts[c] > 0 else np.array([0.0])
         for i, cap in enumerate(caps):
             cap = round(float(cap), 12)
-            jobs.append(Job(f"{c}|{i}", partial(set_cap, commodity=c, cap=cap)))
+            jobs.append(Job(f"{c}|{i}", partial(set_limit, commodity=c, cap=cap)))
             plan.append((c, i, cap))
     sweep = run_jobs(
         data, jobs, workers=workers, scheduler=scheduler, progress=progress, desc="frontier"
@@ -115,13 +131,15 @@ def run_frontier(
             {
                 "commodity": c,
                 "step": i,
-                "china_cap": cap,
+                "china_cap": np.nan if content else cap,
+                "max_china_content": cap if content else np.nan,
                 "status": r.status,
                 "objective": r.objective,
                 "total_cost": r.total_cost,
                 "shortfall_total": r.shortfall_total,
                 "china_share": r.china_share.get(c, np.nan),
-                "marginal_cost": r.cap_marginal.get(c, np.nan),
+                "any_stage_share": r.content_share.get(c, np.nan),
+                "marginal_cost": (r.content_marginal if content else r.cap_marginal).get(c, np.nan),
                 "error": r.error,
             }
         )
@@ -135,7 +153,7 @@ def run_frontier(
     )
     # objective change per +1 percentage point of cap, measured between this step and the previous one
     d_obj = table.groupby("commodity")["objective"].diff()
-    d_cap = table.groupby("commodity")["china_cap"].diff() * 100.0
+    d_cap = table.groupby("commodity")[swept].diff() * 100.0
     table["slope"] = np.where(d_cap.abs() > 0, d_obj / d_cap.where(d_cap != 0, 1.0), np.nan)
     return table[FRONTIER_COLUMNS], report
 
@@ -143,6 +161,7 @@ def run_frontier(
 def frontier_charts(table: pd.DataFrame) -> list[Chart]:
     """One native line chart per commodity: total cost against the cap (rows of that commodity)."""
     charts = []
+    content = "max_china_content" in table and table["max_china_content"].notna().any()  # issue 13
     for n, (code, rows) in enumerate(table.groupby("commodity", sort=False)):
         first = int(rows.index.min()) + 2
         last = int(rows.index.max()) + 2
@@ -150,11 +169,11 @@ def frontier_charts(table: pd.DataFrame) -> list[Chart]:
             Chart(
                 "Frontier",
                 "line",
-                f"{code}: cost of lowering the China cap",
-                "china_cap",
+                f"{code}: cost of lowering the China {'content' if content else 'cap'}",
+                "max_china_content" if content else "china_cap",
                 ("total_cost",),
                 y_title="total cost",
-                x_title="China cap",
+                x_title="max China content" if content else "China cap",
                 anchor=f"N{2 + 18 * n}",
                 rows=(first, last),
             )

@@ -3,6 +3,7 @@
     x[o,d,k,t] >= 0   flow of commodity k from origin o to destination d in period t (o,d,k,t) in F
                       x <= Routes.max_quantity where a route row limits it (0 blocks the route)
     u[d,k,t]   >= 0   shortfall: need (d,k,t) in N that the plan leaves unmet
+    xc[o,d,k,t] >= 0  clean part of a flow, for commodities ContentRules reach (content.py)
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ def shortfall(ix: Index) -> VarBlock:
 
 
 VARIABLES = (flow, shortfall)
+
+# issue 13: xc, the clean stream of China-content tracing (model/formulation/content.py)
+from model.formulation import content as _content  # noqa: E402
+
+VARIABLES = (*VARIABLES, *_content.VARIABLES)
