@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from model.errors import InputError
 
@@ -139,9 +138,9 @@ class Watcher:
             figures = time.time() - started
             self.say(f"{_clock()} {headline(plan, caps)} ({figures:.1f} s {since})")
             if plan.status != "suboptimal":
-                api.apply_resolved_marginals(plan)  # exact marginals, as `sourcing solve` writes them
-                if caps is not None:
-                    _add_summary(plan, [("cost_of_china_caps", caps[0]), ("objective_without_china_caps", caps[1])])
+                # the written plan as `sourcing solve` writes it: exact marginals and the cost of the
+                # caps computed before its tables (the session holds this LP: a warm re-solve)
+                plan = api.solve(data, session=self.session, time_limit_s=self.time_limit_s)
             write_plan(plan, self.output, inputs=[self.workbook])
         except InputError as exc:
             for problem in exc.problems:
@@ -204,15 +203,6 @@ def _number(value: float) -> str:
 
 def _clock() -> str:
     return time.strftime("[%H:%M:%S]")
-
-
-def _add_summary(plan, rows: list[tuple[str, object]]) -> None:
-    """Metrics into Summary before `created`, as `sourcing solve` adds them."""
-    summary = plan.tables["Summary"]
-    created = summary[summary["metric"] == "created"]
-    extra = pd.DataFrame(rows, columns=["metric", "value"])
-    plan.tables["Summary"] = pd.concat([summary[summary["metric"] != "created"], extra, created],
-                                       ignore_index=True)
 
 
 def watch(workbook: Path, output: Path, *, time_limit_s: float | None = None, settle_s: float = SETTLE_S,
