@@ -246,7 +246,8 @@ def content_sensitivity(plan) -> list[pd.DataFrame]:
     cur = plan.data.settings.currency if plan.data is not None else ""
     group = plan.data.settings.china_group if plan.data is not None else "China"
     return [pd.DataFrame({
-        "measure": "China content", "period": cc["period"].to_numpy(), "commodity": cc["commodity"].to_numpy(),
+        "measure": families.FAMILIES["content_rule"].label, "period": cc["period"].to_numpy(),
+        "commodity": cc["commodity"].to_numpy(),
         "country": cc["destination"].fillna(f"outside {group}").to_numpy(),
         "limit_row": cc["rule_row"].astype(float).to_numpy(), "value": cc["max_china_content"].to_numpy(),
         "level": cc["any_stage_share"].to_numpy(), "cost_change": cc["marginal_cost"].to_numpy(),
