@@ -359,16 +359,18 @@ Format = Literal[
 ]
 
 # Excel number formats per Format (one place: the writer, the template and the docs read these).
+# Every negative goes to the last section, whose "-" is explicit: a conditioned section shows no
+# sign of its own, and LibreOffice drew -20 as "20.00" under the old [<=-1000]-#,##0;#,##0.00.
 NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
     "integer": "#,##0",
     "period": "0",
-    "quantity": "[>=100]#,##0;[<=-100]-#,##0;#,##0.00",
+    "quantity": "[>=100]#,##0;[>=0]#,##0.00;-#,##0.00",
     "money": "#,##0",
     "money_bn": '#,##0.0,,,"bn"',
-    "per_unit": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "per_unit": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "share": "0.0%",
-    "number": "[>=1000]#,##0;[<=-1000]-#,##0;#,##0.00",
+    "number": "[>=1000]#,##0;[>=0]#,##0.00;-#,##0.00",
     "flag": "General",
 }
 
