@@ -33,7 +33,6 @@ from model.formulation.lp import LP
 from model.schema import OUTPUTS
 
 FLOW_TOL = 1e-9  # as model/results.py
-SHARE_TOL = 1e-6
 STEP = 0.01  # one percentage point
 COLUMNS = OUTPUTS["ChinaContent"].column_names
 
