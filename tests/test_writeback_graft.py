@@ -126,7 +126,7 @@ def test_openpyxl_workbook_twice_keeps_every_part_and_solves_again(tmp_path: Pat
     assert backup_path(path).read_bytes() == original
     assert_kept(before, parts(path))
     sheets = plan_sheets(path)
-    assert sheets[0] == "Plan Summary" and "Plan Flows" in sheets and sheets[-1] == README_SHEET
+    assert sheets[0] == "Plan Overview" and "Plan Flows" in sheets and sheets[-1] == README_SHEET
     assert solve_cost(path) == pytest.approx(EXPECTED_COST)
     once = parts(path)
     write_back(path)
@@ -309,7 +309,7 @@ def test_prefixes_excel_declares_for_mc_ignorable_survive(tmp_path: Path):
     assert b"absPath" in after["xl/workbook.xml"] and b'Requires="x15"' in after["xl/workbook.xml"]
     assert b'x14ac:knownFonts="1"' in after["xl/styles.xml"]
     assert solve_cost(path) == pytest.approx(EXPECTED_COST)
-    assert plan_sheets(path)[0] == "Plan Summary"
+    assert plan_sheets(path)[0] == "Plan Overview"
 
 
 LIBREOFFICE_EMPTY_DRAWING = (
@@ -374,7 +374,7 @@ def test_a_plan_named_sheet_the_property_does_not_list_is_the_analysts(tmp_path:
     before = edited_path.read_bytes()
     result = CliRunner().invoke(main, ["solve", str(edited_path), "--write-back"])
     assert result.exit_code == 2, result.output
-    assert "already has a sheet 'Plan Charts' that write-back did not create" in result.output
+    assert "already has a sheet 'Plan Overview' that write-back did not create" in result.output
     assert edited_path.read_bytes() == before
 
 
