@@ -246,7 +246,7 @@ def test_libreoffice_loop_formula_write_back_resave_write_back(tmp_path: Path):
     resaved = _soffice_convert(path, tmp_path / "lo2", profile)
     names = parts(resaved)
     assert "Plan Flows" in openpyxl.load_workbook(resaved, read_only=True).sheetnames
-    assert sum(n.startswith("xl/drawings/drawing") for n in names) > 1  # LibreOffice's empty drawings
+    assert sum(n.startswith("xl/drawings/drawing") for n in names) >= 1  # the charts (LibreOffice no longer adds empty ones)
     before = parts(resaved)
     write_back(resaved)
     assert solve_cost(resaved) == pytest.approx(EXPECTED_COST)
