@@ -525,6 +525,13 @@ def rnd(x: float) -> float:
     return float(f"{x:.6g}")
 
 
+# CRMA strategic raw materials (Regulation (EU) 2024/1252, Annex I) among the base case's mineral tiers,
+# at every stage modelled: lithium, cobalt, nickel, natural graphite, rare earths for magnets, gallium,
+# germanium, tungsten, copper.
+CRMA_STRATEGIC = ("LI_MINE", "LI_REF", "CO_MINE", "CO_REF", "NI_MINE", "NI_REF", "GR_NAT", "GR_BAT", "REE_MINE",
+                  "REE_SEP", "MAGNET", "GA_PRI", "GA_HP", "GE", "W", "CU_MINE", "CU_REF")
+
+
 def build() -> dict[str, Table]:
     world, prod = world_and_shares()
     p = prices()
@@ -627,7 +634,26 @@ def build() -> dict[str, Table]:
         v = A(f"sharelimit.LOGIC_LE.USA.{t}")
         sl.add(["LOGIC_LE", t, "USA", rnd(v.value), None],
                {"min_share": Cell(v, "share", "policy floor: linear ramp to the CHIPS Act goal")})
+    # CRMA-style single-country rows (issue 13): every origin country separately (`each`), at a share
+    # of 1 in the base case (no limit); the crma_single_country_65 scenario lowers it to 65%.
+    for code in CRMA_STRATEGIC:
+        v = A("crma.base_single_country")
+        sl.add([code, None, "each", None, rnd(v.value)],
+               {"max_share": Cell(v, "share", "placeholder: the CRMA scenario sets 0.65")})
     tables["ShareLimits"] = sl
+
+    # ContentRules (issue 13): the IRC 30D foreign-entity-of-concern rule for battery materials to the US
+    cr = Table("ContentRules", ["commodity", "period", "destination", "max_china_content"])
+    feoc = A("content.feoc.battery")
+    basis = "IRC 30D FEOC rule (T.D. 9995): no stage in a China-group country"
+    for code in ("LI_REF", "CO_REF", "NI_REF"):
+        cr.add([code, None, "USA", rnd(feoc.value)], {"max_china_content": Cell(feoc, "share", basis)})
+    graphite_from = int(A("content.feoc.graphite_from").value)
+    for t in PERIODS:
+        if t >= graphite_from:
+            cr.add(["GR_BAT", t, "USA", rnd(feoc.value)], {"max_china_content": Cell(
+                feoc, "share", f"{basis}; graphite from {graphite_from} (impracticable-to-trace transition)")})
+    tables["ContentRules"] = cr
 
     # Recipes
     rc = Table("Recipes", ["output", "input", "quantity"])
@@ -742,6 +768,12 @@ SCENARIOS = (
      "Further US magnet plants (Vulcan Elements, Noveon, e-VAC phase 2) (assumption)."),
     ("partner_expansion", "Supply", "capacity", "country=USA;commodity=REE_SEP;period=2028,2029,2030", "add", 3000,
      "US heavy and light REE separation beyond MP's base ramp (assumption)."),
+    ("crma_single_country_65", "ShareLimits", "max_share", "source=each", "set", 0.65,
+     "EU Critical Raw Materials Act (Regulation (EU) 2024/1252, Art. 5(1)(b)): by 2030 no more than 65% of annual "
+     "consumption of each strategic raw material, at any relevant stage of processing, from a single third "
+     "country. Applied CRMA-style to the coalition: no single origin country above 65% of supply of each "
+     "strategic mineral tier (lithium, cobalt, nickel, graphite, rare earths and magnets, gallium, germanium, "
+     "tungsten, copper)."),
     ("us_fab_premium_high", "Supply", "unit_cost", "country=USA;commodity=LOGIC_LE,LOGIC_MAT,DRAM", "scale",
      1.083333, "US fab premium 30% instead of 20% (SIA/BCG 2020: ~30% higher 10-year TCO): x1.30/1.20."),
     ("us_fab_premium_low", "Supply", "unit_cost", "country=USA;commodity=LOGIC_LE,LOGIC_MAT,DRAM", "scale",
@@ -765,7 +797,7 @@ def scenarios() -> Table:
 # --------------------------------------------------------------------------------------------
 
 INPUT_ORDER = ("Settings", "Countries", "Commodities", "Supply", "Demand", "Routes", "Recipes", "ShareLimits",
-               "Stocks", "Projects", "Scenarios")
+               "Stocks", "Projects", "ContentRules", "Scenarios")
 SOURCE_HEADER = ["sheet", "row", "column", "item", "value", "unit", "confidence", "publication", "year",
                  "table_page", "secondary", "refs", "basis"]
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from model.content_tables import resolve_content_marginals
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
 from model.planning_tables import fixed_builds, project_values, with_mip_duals
@@ -83,6 +84,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
         else:
             warm = session if own_session else HighsSession(threads=threads, warm_start="always")
         an.share_marginals = resolve_marginals(fixed, sol, threads=threads, session=warm)
+        an.content_marginals = resolve_content_marginals(fixed, sol, threads=threads, session=warm)
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
         # lifting the caps may change what a MIP builds: re-solved as a MIP from the workbook

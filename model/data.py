@@ -451,8 +451,12 @@ def _check_references(data: InputData, problems: list[Problem]) -> None:
     countries = set(data["Countries"]["code"].dropna())
     commodities = set(data["Commodities"]["code"].dropna())
     groups = set(data["Countries"]["group"].dropna())
-    known = {"country": countries, "commodity": commodities, "source": countries | groups}
-    noun = {"country": "country", "commodity": "commodity", "source": "country code or group"}
+    from model.schema import EACH_SOURCE  # ShareLimits.source may also be `each` (issue 13)
+
+    known = {"country": countries, "commodity": commodities, "source": countries | groups,
+             "each_source": countries | groups | {EACH_SOURCE}}
+    noun = {"country": "country", "commodity": "commodity", "source": "country code or group",
+            "each_source": "country code or group"}
     for spec in INPUT_SHEETS:
         table = data.tables[spec.name]
         for col in spec.columns:

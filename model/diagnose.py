@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from model.content_tables import CONTENT_FAMILIES, content_conflict
 from model.data import InputData
 from model.formulation.families import FAMILIES
 from model.formulation.lp import LP
@@ -212,6 +213,8 @@ def _iis_conflicts(lp: LP, units: dict, short: set[int]) -> list[dict]:
 
 def _describe_row(lp: LP, family: str, i: int, units: dict, method: str,
                   short: set[int] = frozenset()) -> dict:
+    if family in CONTENT_FAMILIES:  # issue 13: ContentRules and the clean stream
+        return content_conflict(lp, family, i, method)
     key = lp.row_blocks[family].keys.iloc[i]
     k, t = key["commodity"], int(key["period"])
     unit = units.get(k, "")

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 import model
+from model.content_tables import china_content_table
 from model.data import InputData
 from model.formulation import families
 from model.formulation.lp import LP
 from model.formulation.objective import cost_parts, planning_cost_parts
 from model.planning_tables import add_planning_tables
-from model.schema import SUMMARY_METRICS
+from model.schema import OUTPUTS, SUMMARY_METRICS
 from model.solve.highs import Solution
 from model.status import HAS_PLAN, Status
 
@@ -74,7 +75,7 @@ class Tables(MutableMapping[str, pd.DataFrame]):
 
 
 TABLE_ORDER = ("Overview", "Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity", "Prices",
-               "Sensitivity", "FlowSensitivity", "AlternateOptima")
+               "ChinaContent", "Sensitivity", "FlowSensitivity", "AlternateOptima")
 CONTRACT_TABLES = ("Summary", "Flows", "Shares", "ChinaShare", "Shortfalls")
 
 
@@ -85,6 +86,7 @@ class Analysis:
     ranging, alternate optima and the extra Summary figures (api.solve fills it)."""
 
     share_marginals: dict[str, np.ndarray] | None = None  # family -> +1 pp re-solved; None: duals
+    content_marginals: np.ndarray | None = None  # content_rule rows: +1 pp re-solved; None: not re-solved
     prices: Any = None  # model.solve.marginals.Prices, or None: the balance duals
     ranging: Any = None  # model.report.sensitivity.Ranging (--ranging)
     sensitivity: bool = True  # build Sensitivity and FlowSensitivity
@@ -147,6 +149,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
             "ChinaShare": lambda: china_share_table(data, lp, x, sol.row_dual, ctx.binding("china_cap"),
                                                     an.share_marginals),
             "Shortfalls": lambda: shortfalls_table(lp, u, ctx.units),
+            "ChinaContent": lambda: china_content_table(plan),
         }
         if detail == "full":
             makers["Capacity"] = lambda: ctx.decisive("Capacity", ctx.capacity_full())
@@ -162,6 +165,7 @@ def build_plan(data: InputData, lp: LP, sol: Solution, *, extra_summary: dict | 
                                "investment_cost", "holding_cost"), float("nan"))
         shortfall_total = float("nan")
         makers = dict.fromkeys(CONTRACT_TABLES[1:], pd.DataFrame)
+        makers["ChinaContent"] = lambda: pd.DataFrame({c: [] for c in OUTPUTS["ChinaContent"].column_names})
     total_cost = parts["production_cost"] + parts["route_cost"] + parts["investment_cost"] + parts["holding_cost"]
     plan = Plan(status, sol.objective, total_cost, shortfall_total, sol.dual_objective,
                 tables, lp, sol, data, shortfall_value=parts["shortfall_penalty_cost"],

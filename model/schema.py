@@ -79,6 +79,8 @@ class Setting:
     choices: tuple[str, ...] = ()
 
 
+EACH_SOURCE = "each"  # ShareLimits.source: one limit per origin country (issue 13)
+
 # Limits that apply to every cell: one documented rule (README "What happens when").
 MAX_ABS_NUMBER = 1e15  # larger magnitudes are almost always a typo or an overflow
 MAX_CODE_LENGTH = 64
@@ -254,7 +256,9 @@ INPUT_SHEETS: tuple[Sheet, ...] = (
                    ref="commodity"),
             Column("period", "integer", "Year.", required=False, blank_means="every period",
                    minimum=1900, maximum=2200),
-            Column("source", "code", "A country code or a Countries.group name.", ref="source"),
+            Column("source", "code", "A country code, a Countries.group name, or `each`: the limit applies to "
+                   "every origin country that can supply the commodity, separately (the EU CRMA's 'no more "
+                   "than 65% from a single third country').", ref="each_source"),
             Column("min_share", "share", "Smallest share the source must supply.", required=False,
                    blank_means="no floor", minimum=0, maximum=1),
             Column("max_share", "share", "Largest share the source may supply.", required=False,
@@ -343,6 +347,26 @@ PROJECTS_SHEET = Sheet(
 )
 INPUT_SHEETS = (*INPUT_SHEETS, STOCKS_SHEET, PROJECTS_SHEET)
 
+CONTENT_RULES_SHEET = Sheet(  # issue 13: China content traced through every tier
+    "ContentRules",
+    "Caps on China content traced through every tier: of the supply of `commodity` delivered to "
+    "`destination`, the share whose chain ran any stage (this commodity's production or any upstream "
+    "tier of its Recipes) in a China-group country is at most max_china_content. A clean unit is made "
+    "outside the China group from clean inputs only, every input of its recipe.",
+    (
+        Column("commodity", "code", "Commodity code.", ref="commodity"),
+        Column("period", "integer", "Year.", required=False, blank_means="every period", minimum=1900,
+               maximum=2200),
+        Column("destination", "code", "A country code or a Countries.group name: the supply delivered there.",
+               required=False, blank_means="every destination outside the China group", ref="source"),
+        Column("max_china_content", "share", "Largest share of that supply whose chain touched the China "
+               "group at any tier.", minimum=0, maximum=1),
+    ),
+    key=("commodity", "period", "destination"),
+    optional=True,
+    examples=(("MAGNET", None, None, 0.5),),
+)
+INPUT_SHEETS = (*INPUT_SHEETS, CONTENT_RULES_SHEET)
 INPUT_BY_NAME = {s.name: s for s in INPUT_SHEETS}
 
 # Only the name, sheet, column and action shape a row; each is checked per scenario (model/batch/
@@ -391,6 +415,8 @@ Format = Literal[
 ]
 
 # Excel number formats per Format (one place: the writer, the template and the docs read these).
+# Every negative goes to the last section, whose "-" is explicit: a conditioned section shows no
+# sign of its own, and LibreOffice drew -20 as "20.00" under the old [<=-1000]-#,##0;#,##0.00.
 NUMBER_FORMATS: dict[str, str] = {
     "text": "@",
     "integer": "#,##0",
@@ -1015,6 +1041,35 @@ declare(
 
 
 # --- content-tracing sheets: ChinaContent ----------------------------------------------------
+
+declare(OutputSheet(
+    "ChinaContent",
+    "China content traced through every tier, beside the direct China share. direct_share counts only "
+    "the last stage (origin in the China group, as ChinaShare); any_stage_share counts a unit whose chain "
+    "ran any stage in the China group (its own production or any upstream tier of its Recipes). Mixed "
+    "supply at a node is attributed by tracing, not proportionally: the plan's flows are held fixed and "
+    "clean units (made outside the China group from clean inputs only) are routed to make the supply as "
+    "clean as those flows allow (the least any-stage share the plan can claim; with ContentRules, subject "
+    "to them). One row per (period, commodity) for all destinations outside the China group, plus one per "
+    "ContentRules row that names a destination.",
+    (
+        OutputColumn("period", "Year.", "period"),
+        OutputColumn("commodity", "Commodity code.", "text"),
+        OutputColumn("destination", "The destination (blank: every destination outside the China group).",
+                     "text"),
+        OutputColumn("quantity", "Supply of the commodity delivered there.", "quantity", "Commodities.unit"),
+        OutputColumn("direct_share", "Share from an origin in the China group (0-1).", "share", "%"),
+        OutputColumn("any_stage_share", "Share whose chain touched the China group at any tier (0-1).",
+                     "share", "%"),
+        OutputColumn("max_china_content", "ContentRules.max_china_content (blank: no rule).", "share", "%"),
+        OutputColumn("binding", "TRUE where the rule limits the plan (any_stage_share at the limit).", "flag"),
+        OutputColumn("marginal_cost", "Objective change if max_china_content is raised by one percentage "
+                     "point (negative: loosening saves this much), found by re-solving.", "per_unit",
+                     "currency"),
+        OutputColumn("rule_row", "The ContentRules row (blank: no rule).", "integer"),
+    ),
+    row="one (period, commodity, destination): every destination outside the China group, or a rule's",
+))
 
 
 

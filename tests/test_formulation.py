@@ -173,7 +173,7 @@ def test_plan_tables_are_built_on_first_use_and_in_sheet_order(data):
     plan = solve(data, sensitivity=False, marginals="dual")
     tables = plan.tables
     assert list(tables) == ["Overview", "Summary", "Flows", "Shares", "ChinaShare", "Shortfalls", "Capacity",
-                            "Prices"]
+                            "Prices", "ChinaContent"]
     assert "Flows" in tables and "Nope" not in tables
     flows = tables["Flows"]
     assert flows is tables["Flows"]  # built once

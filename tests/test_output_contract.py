@@ -244,3 +244,59 @@ def test_planning_ahead_sheets_are_declared_and_formatted(base_plan, tmp_path):
     header = [c.value for c in hedge[1]]
     assert hedge.cell(2, header.index("objective") + 1).number_format == NUMBER_FORMATS["money"]
     assert "%" in hedge.cell(2, header.index("probability") + 1).number_format
+def content_sheets() -> dict:
+    """Magnets made from ore (issue 13): China ore is cheap, so a content rule on MAG binds."""
+    return {
+        "Countries": [["code", "name", "group", "risk"], ["USA", None, "US", None], ["JPN", None, "Pax", None],
+                      ["AUS", None, "Pax", None], ["CHN", None, "China", None]],
+        "Commodities": [["code", "name", "unit", "china_cap", "shortfall_penalty"], ["ORE", None, "t", None, None],
+                        ["MAG", None, "t", None, None]],
+        "Supply": [["country", "commodity", "period", "capacity", "unit_cost"], ["CHN", "ORE", None, 1000, 10],
+                   ["AUS", "ORE", None, 1000, 30], ["JPN", "MAG", None, 1000, 5], ["CHN", "MAG", None, 1000, 100]],
+        "Demand": [["country", "commodity", "period", "quantity"], ["USA", "MAG", 2026, 100]],
+        "Recipes": [["output", "input", "quantity"], ["MAG", "ORE", 1.0]],
+        "ContentRules": [["commodity", "period", "destination", "max_china_content"], ["MAG", None, None, 0.3]],
+    }
+
+
+def test_china_content_follows_its_declaration_the_registry_and_the_analysis(tmp_path):
+    from model.formulation.families import FAMILIES, binding
+
+    path = write_workbook(tmp_path / "content.xlsx", content_sheets())
+    plan = solve(load_workbook(path))
+    names = list(plan.tables)
+    assert names[0] == "Overview" and names.index("ChinaContent") == names.index("Prices") + 1
+    cc = plan.tables["ChinaContent"]
+    assert list(cc.columns) == OUTPUTS["ChinaContent"].column_names
+    rule = cc[cc["rule_row"].notna()].iloc[0]
+    assert rule["any_stage_share"] == pytest.approx(0.3) and rule["direct_share"] == pytest.approx(0.0)
+    # binding is the registry's; the marginal was re-solved before the table (results.Analysis)
+    assert bool(rule["binding"]) and binding(plan.lp, plan.solution, "content_rule").tolist() == [True]
+    assert plan.context.an.content_marginals is not None
+    assert rule["marginal_cost"] == pytest.approx(plan.context.an.content_marginals[0]) and rule["marginal_cost"] < 0
+    sens = plan.tables["Sensitivity"]
+    row = sens[sens["measure"] == FAMILIES["content_rule"].label].iloc[0]
+    assert row["cost_change"] == pytest.approx(rule["marginal_cost"])
+
+    out = tmp_path / "plan.xlsx"
+    write_plan(plan, out)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Overview" and "ChinaContent" in wb.sheetnames
+    ws = wb["ChinaContent"]
+    header = [c.value for c in ws[1]]
+    assert header == OUTPUTS["ChinaContent"].column_names
+    for col in ("direct_share", "any_stage_share", "max_china_content"):
+        assert "%" in ws.cell(2, header.index(col) + 1).number_format, col
+    assert any("binding" in str(r.formula) or "=TRUE" in str(r.formula)
+               for cf in ws.conditional_formatting for r in cf.rules)
+    ss = wb["Sensitivity"]
+    sh = [c.value for c in ss[1]]
+    for r in range(2, ss.max_row + 1):
+        if ss.cell(r, 1).value == FAMILIES["content_rule"].label:
+            assert "%" in ss.cell(r, sh.index("value") + 1).number_format
+            break
+    else:
+        raise AssertionError("no China content row in Sensitivity")
+    readme = [tuple(c.value for c in r) for r in wb["README"].iter_rows(min_row=2)]
+    for col in OUTPUTS["ChinaContent"].columns:
+        assert ("ChinaContent", col.name, col.help, col.unit or None) in readme

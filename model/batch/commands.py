@@ -373,6 +373,8 @@ COMMANDS.append(batch)
     show_default=True,
     help="Steps from the uncapped China share down to 0 (1-1000).",
 )
+@click.option("--content", is_flag=True, help="Sweep the China content traced through every tier (ContentRules "
+              "max_china_content) instead of the direct China cap.")
 @_parallel
 @guarded
 def frontier(
@@ -383,6 +385,7 @@ def frontier(
     jobs: int,
     scheduler: str | None,
     resume: bool = False,
+    content: bool = False,
 ) -> None:
     """The cost of de-risking: for each commodity, the objective (cost + value of unmet demand +
     risk) as its China cap tightens from the uncapped share to 0, every other input as in
@@ -393,10 +396,10 @@ def frontier(
     data = _load(workbook)
     workers = _workers(jobs, scheduler)
     journal = _journal("frontier", workbook, output,
-                       {"commodity": list(commodities), "steps": steps}, resume)
+                       {"commodity": list(commodities), "steps": steps, "content": content}, resume)
     with _sigterm_as_interrupt():
         table, report = run_frontier(data, list(commodities), steps, workers=workers,
-                                     scheduler=scheduler, journal=journal)
+                                     scheduler=scheduler, journal=journal, content=content)
     notes = _notes(
         workbook,
         report,
@@ -411,6 +414,11 @@ def frontier(
                 "Frontier",
                 "marginal_cost: objective change per +1 percentage point of cap, from the dual "
                 "(summed over periods); slope: the same measured between this step and the previous",
+            ),
+            (
+                "Frontier",
+                "any_stage_share: the share whose chain touched the China group at any tier, beside the "
+                "direct china_share; with --content the swept limit is ContentRules.max_china_content",
             ),
         ],
     )

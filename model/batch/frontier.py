@@ -11,6 +11,9 @@ slope measured between neighbouring steps.
 The charts show the objective (production, routes, risk and unmet demand at its penalty): total
 cost alone falls once a tight cap forces unmet demand, which would draw de-risking as a saving.
 A commodity with a single point (the China group supplies none of it) gets no chart.
+With `content=True` (`sourcing frontier --content`, issue 13) the swept limit is the commodity's
+ContentRules max_china_content (every period, every destination outside the China group), from its
+uncapped any-stage China share down to 0. Every step shows the any-stage share beside the direct one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ FRONTIER_COLUMNS = [
     "commodity",
     "step",
     "china_cap",
+    "max_china_content",
     "status",
     "objective",
     "delta_objective",
@@ -38,6 +42,7 @@ FRONTIER_COLUMNS = [
     "unit",
     "shortfall_total",
     "china_share",
+    "any_stage_share",
     "marginal_cost",
     "slope",
     "error",
@@ -70,11 +75,17 @@ def run_frontier(
     scheduler: str | None = None,
     progress: bool | None = None,
     journal=None,
+    content: bool = False,
 ) -> tuple[pd.DataFrame, RunReport]:
     from model.batch.output import commodity_units
+    from model.content_tables import content_commodities, set_content
 
     units = commodity_units(data)
-    commodities = list(commodities) if commodities else china_commodities(data)
+
+    swept = "max_china_content" if content else "china_cap"
+    set_limit = set_content if content else set_cap
+    default = content_commodities if content else china_commodities
+    commodities = list(commodities) if commodities else default(data)
     known = set(data["Commodities"]["code"])
     unknown = [c for c in commodities if c not in known]
     if unknown:
@@ -84,7 +95,7 @@ def run_frontier(
     steps = max(1, int(steps))
     first = run_jobs(
         data,
-        [Job(f"{c}|uncapped", partial(set_cap, commodity=c, cap=1.0)) for c in commodities],
+        [Job(f"{c}|uncapped", partial(set_limit, commodity=c, cap=1.0)) for c in commodities],
         workers=workers,
         scheduler=scheduler,
         progress=progress,
@@ -94,7 +105,11 @@ def run_frontier(
     starts: dict[str, float] = {}
     for c in commodities:
         r = first.by_key.get(f"{c}|uncapped")
-        cs = r.tables.get("ChinaShare") if r is not None else None
+        if content and r is not None and c in r.content_peak:
+            share = r.content_peak[c]
+            starts[c] = 0.0 if pd.isna(share) else float(min(1.0, share))
+            continue
+        cs = r.tables.get("ChinaShare") if r is not None and not content else None
         if cs is None or not len(cs):
             continue
         share = cs.loc[cs["commodity"] == c, "china_share"].max()
@@ -107,7 +122,7 @@ def run_frontier(
         caps = np.linspace(starts[c], 0.0, steps + 1) if starts[c] > 0 else np.array([0.0])
         for i, cap in enumerate(caps):
             cap = round(float(cap), 12)
-            jobs.append(Job(f"{c}|{i}", partial(set_cap, commodity=c, cap=cap)))
+            jobs.append(Job(f"{c}|{i}", partial(set_limit, commodity=c, cap=cap)))
             plan.append((c, i, cap))
     sweep = (run_jobs(data, jobs, workers=workers, scheduler=scheduler, progress=progress,
                       desc="frontier", journal=journal)
@@ -130,7 +145,8 @@ def run_frontier(
             {
                 "commodity": c,
                 "step": i,
-                "china_cap": cap,
+                "china_cap": np.nan if content else cap,
+                "max_china_content": cap if content else np.nan,
                 "status": r.status,
                 "objective": r.objective,
                 "shortfall_value": r.shortfall_value,
@@ -139,7 +155,8 @@ def run_frontier(
                 "unit": units.get(c, ""),
                 "shortfall_total": r.shortfall_total,
                 "china_share": r.china_share.get(c, np.nan),
-                "marginal_cost": r.cap_marginal.get(c, np.nan),
+                "any_stage_share": r.content_share.get(c, np.nan),
+                "marginal_cost": (r.content_marginal if content else r.cap_marginal).get(c, np.nan),
                 "error": r.error,
             }
         )
@@ -153,7 +170,7 @@ def run_frontier(
     )
     # objective change per +1 percentage point of cap, measured between this step and the previous one
     d_obj = table.groupby("commodity")["objective"].diff()
-    d_cap = table.groupby("commodity")["china_cap"].diff() * 100.0
+    d_cap = table.groupby("commodity")[swept].diff() * 100.0
     table["slope"] = np.where(d_cap.abs() > 0, d_obj / d_cap.where(d_cap != 0, 1.0), np.nan)
     return table[FRONTIER_COLUMNS], report
 
@@ -162,6 +179,7 @@ def frontier_charts(table: pd.DataFrame) -> list[Chart]:
     """One native line chart per commodity with more than one point: the objective against the
     cap (rows of that commodity). A single point is no curve."""
     charts = []
+    content = "max_china_content" in table and table["max_china_content"].notna().any()  # issue 13
     for code, rows in table.groupby("commodity", sort=False):
         if len(rows) < 2:
             continue
@@ -171,11 +189,11 @@ def frontier_charts(table: pd.DataFrame) -> list[Chart]:
             Chart(
                 "Frontier",
                 "line",
-                f"{code}: cost of lowering the China cap (objective)",
-                "china_cap",
+                f"{code}: cost of lowering the China {'content' if content else 'cap'} (objective)",
+                "max_china_content" if content else "china_cap",
                 ("objective",),
                 y_title="objective",
-                x_title="China cap",
+                x_title="max China content" if content else "China cap",
                 anchor=f"R{2 + 18 * len(charts)}",
                 rows=(first, last),
             )

@@ -73,6 +73,11 @@ class Result:
         default_factory=dict
     )  # per commodity, summed over periods
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # issue 13 (model/content_tables.content_figures): any-stage China share per commodity over all
+    # periods and its largest over periods; ContentRules marginal per commodity (dual, summed)
+    content_share: dict[str, float] = field(default_factory=dict)
+    content_peak: dict[str, float] = field(default_factory=dict)
+    content_marginal: dict[str, float] = field(default_factory=dict)
     changes: pd.DataFrame | None = None
     worker: str = ""
 
@@ -206,6 +211,10 @@ def _run_one(job: Job, base: InputData, session, worker: str) -> Result:
     )
     if plan.has_plan:
         _figures(res, plan)
+        if job.keep_tables:  # issue 13: the any-stage share (a small tracing LP; not for Monte Carlo)
+            from model.content_tables import content_figures
+
+            content_figures(res, plan)
         if job.keep_tables:
             res.tables = {name: plan.tables[name] for name in DETAIL_TABLES if name in plan.tables}
     return res

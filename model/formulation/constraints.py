@@ -2,7 +2,8 @@
 
 Notation: x flows, u shortfalls (see variables.py); C is the China group; "non-China supply"
 S[k,t] = sum_{o, d not in C} x[o,d,k,t] is the supply of k to destinations outside the China group,
-the denominator of the China cap and of every ShareLimits row.
+the denominator of the China cap and of every ShareLimits row. The China-content families
+(clean_bound, clean_input, content_rule) are stated in content.py and appended to CONSTRAINTS.
 """
 
 from __future__ import annotations
@@ -152,3 +153,8 @@ def _share_pattern(ix: Index, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
     rows = row_of.reindex(fk).to_numpy()
     ok = ~np.isnan(rows)
     return sel[ok], rows[ok].astype(np.int64)
+
+# issue 13: clean_bound, clean_input, content_rule (model/formulation/content.py)
+from model.formulation import content as _content  # noqa: E402
+
+CONSTRAINTS = (*CONSTRAINTS, *_content.CONSTRAINTS)

@@ -37,8 +37,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            "max_share"),
     Family("share_min", ("period", "commodity", "source"), "ShareLimits", "limit_row", "share minimum",
            "min_share"),
+    # issue 13: sum xc - (1 - max_china_content) sum x >= 0 over a ContentRules entry's supply
+    Family("content_rule", ("period", "commodity", "destination"), "ContentRules", "rule_row", "China content",
+           "max_china_content"),
 )}
-SHARE_FAMILIES = ("china_cap", "share_min", "share_max")
+SHARE_FAMILIES = ("china_cap", "share_min", "share_max")  # rows on a source's share of non-China supply
+PERCENT_FAMILIES = (*SHARE_FAMILIES, "content_rule")  # rows whose limit is a share (shown as %)
 
 
 def binding(lp, sol, family: str) -> np.ndarray:
@@ -56,6 +60,8 @@ def binding(lp, sol, family: str) -> np.ndarray:
     at_bound = at_upper | at_lower
     if family in SHARE_FAMILIES:
         at_bound &= _share_supply(lp, sol, family) > FLOW_TOL
+    elif family == "content_rule":  # likewise: a rule on no supply (or at 100%) binds nothing
+        at_bound &= _rule_supply(lp, sol) > FLOW_TOL
     dual = np.abs(sol.row_dual[rows]) > DUAL_TOL if sol.row_dual is not None else False
     return at_bound | dual
 
@@ -74,6 +80,13 @@ def _share_supply(lp, sol, family: str) -> np.ndarray:
     at = tot["cells"].get_indexer(pd.MultiIndex.from_arrays([keys["period"].to_numpy(),
                                                               keys["commodity"].to_numpy()]))
     return np.where(at >= 0, s[np.maximum(at, 0)], 0.0)
+
+
+def _rule_supply(lp, sol) -> np.ndarray:
+    """|(max_china_content - 1) * supply| behind each content_rule row: the row's flow part."""
+    rows, flows = lp.rows("content_rule"), lp.cols("flow")
+    part = lp.A[rows.start:rows.stop][:, flows.start:flows.stop] @ sol.x[flows]
+    return np.abs(np.asarray(part).ravel())
 
 
 def _cells(flows) -> dict:

@@ -4,7 +4,8 @@ It is built from the same index tables (sets.py) and states each constraint as a
 the GAMS `trnsport` order: sets, parameters, variables, equations, objective. The production path
 (lp.py + solve/highs.py) assembles the identical model as sparse arrays for speed; the tests
 assert both give the same optimum, and the benchmark times it as the naive rebuild-per-scenario path.
-Export it for another solver with `build_pyomo(ix).write("model.lp")`.
+Export it for another solver with `build_pyomo(ix).write("model.lp")`. The China-content
+families (issue 13) are added by add_content_tracing, restated here from the same key tables.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def build_pyomo(ix: Index, *, no_shortfall: bool = False) -> pyo.ConcreteModel:
         + m.planning_cost,
         sense=pyo.minimize,
     )
+    add_content_tracing(m, ix)  # issue 13: the clean stream and ContentRules
     return m
 
 
@@ -164,6 +166,65 @@ def add_planning_rows(m: pyo.ConcreteModel, ix: Index, by_supply: dict) -> None:
         """sum_tau b[p,tau] <= 1"""
         built = [j for j in m.B if b.at[j, "project_id"] == p]
         return sum(m.b[j] for j in built) <= 1 if built else pyo.Constraint.Skip
+def add_content_tracing(m: pyo.ConcreteModel, ix: Index) -> None:
+    """China content traced through every tier (model/formulation/content.py), as Pyomo rules.
+
+    R: each ContentRules commodity and every upstream tier of its Recipes; FC: flows of R from an
+    origin outside the China group; xc[f] the clean part of flow f."""
+    rules = ix.rules
+    if not len(rules):
+        return
+    f = ix.flows
+    inputs_of = defaultdict(list)  # output k -> [(input k', quantity)]
+    for r in ix.recipes.itertuples():
+        inputs_of[r.output].append((r.input, r.quantity))
+    R, stack = set(), list(rules["commodity"])
+    while stack:
+        k = stack.pop()
+        if k not in R:
+            R.add(k)
+            stack.extend(k2 for k2, _ in inputs_of[k])
+    keys = list(zip(f["origin"], f["destination"], f["commodity"], f["period"], f["china_origin"], strict=True))
+    fc = [i for i, (_o, _d, k, _t, cn) in enumerate(keys) if k in R and not cn]
+    m.FC = pyo.Set(initialize=fc, doc="clean flows (o,d,k,t): k in R, o not in C")
+    m.xc = pyo.Var(m.FC, domain=pyo.NonNegativeReals)
+
+    @m.Constraint(m.FC)
+    def clean_bound(m, i):
+        """xc[o,d,k,t] <= x[o,d,k,t]"""
+        return m.xc[i] <= m.x[i]
+
+    clean_out, clean_in = defaultdict(list), defaultdict(list)
+    for i in fc:
+        o, d, k, t, _ = keys[i]
+        clean_out[(o, k, t)].append(i)
+        clean_in[(d, k, t)].append(i)
+    uses: dict[tuple, list] = defaultdict(list)  # (o, k', t) -> [(quantity, clean flow of an output)]
+    for (o, k, t), outs in clean_out.items():
+        for k2, q in inputs_of[k]:
+            uses[(o, k2, t)].extend((q, i) for i in outs)
+    input_keys = sorted(uses, key=str)
+    m.CI = pyo.Set(initialize=range(len(input_keys)), doc="clean inputs (o,k',t)")
+
+    @m.Constraint(m.CI)
+    def clean_input(m, j):
+        """sum_k recipe[k,k'] * sum_d xc[o,d,k,t] <= sum_o' xc[o',o,k',t]"""
+        key = input_keys[j]
+        return sum(q * m.xc[i] for q, i in uses[key]) <= sum(m.xc[i] for i in clean_in[key])
+
+    fc_set = set(fc)
+    m.RULE = pyo.Set(initialize=range(len(rules)), doc="ContentRules entries (r,t)")
+
+    @m.Constraint(m.RULE)
+    def content_rule(m, j):
+        """sum_{d in D} xc[o,d,k,t] >= (1 - max_china_content) * sum_{d in D} x[o,d,k,t]"""
+        row = rules.iloc[j]
+        sel = [i for i, (_o, d, k, t, _) in enumerate(keys)
+               if k == row["commodity"] and t == row["period"] and d in row["members"]]
+        if not sel:
+            return pyo.Constraint.Skip
+        return (sum(m.xc[i] for i in sel if i in fc_set)
+                >= (1 - row["max_china_content"]) * sum(m.x[i] for i in sel))
 
 
 def solve_pyomo(m: pyo.ConcreteModel, *, time_limit_s: float | None = None) -> tuple[str, float]:

@@ -9,6 +9,8 @@
     ST, P, B, SP  stocks, projects, builds and project supplies (planning.py: a project's output is
              a supply of its own, so N and F include it and its recipe inputs; every stock's
              (d, k, t) is in N)
+    E        ContentRules entries (r, k, t, D): a rule row, each period it covers, its destinations
+             D (blank: every country outside C); a row naming the period beats a blank one
 
 Wildcards: a row with a period (Supply, Demand) or a commodity (Routes) takes precedence over a
 row that leaves it blank for the same other keys.
@@ -30,6 +32,7 @@ import pandas as pd
 
 from model.data import InputData
 from model.formulation import planning
+from model.schema import EACH_SOURCE
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Numbers:
     need_penalty: np.ndarray  # per need: the penalty of its commodity
     risk_weight: float  # Settings.risk_weight
     planning: Any = None  # planning.PlanningNumbers: stocks and projects
+    max_china_content: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per rules entry (issue 13)
 
     def flow_unit_cost(self, ix: Index) -> np.ndarray:
         """Supply.unit_cost of each flow's supply."""
@@ -64,6 +68,7 @@ _TABLE_NUMBERS: dict[str, dict[str, str]] = {
     "caps": {"china_cap": "china_cap"},
     "limits": {"min_share": "min_share", "max_share": "max_share"},
     "recipes": {"quantity": "recipe_quantity"},
+    "rules": {"max_china_content": "max_china_content"},
 }
 
 
@@ -81,6 +86,7 @@ class Index:
         recipes: output, input, quantity, row
         caps:    commodity, period, china_cap, row
         limits:  limit_row, commodity, period, source, min_share, max_share, members
+        rules:   rule_row, commodity, period, destination, members, max_china_content
     """
 
     periods: list[int]
@@ -123,6 +129,7 @@ class Index:
     caps = property(lambda self: self.table("caps"))
     limits = property(lambda self: self.table("limits"))
     recipes = property(lambda self: self.table("recipes"))
+    rules = property(lambda self: self.table("rules"))  # ContentRules entries (issue 13)
 
     @property
     def penalty(self) -> pd.Series:
@@ -146,6 +153,7 @@ STRUCTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "ShareLimits": ("commodity", "period", "source", "row"),
     "Stocks": ("country", "commodity", "row"),
     "Projects": ("project", "country", "commodity", "first_period", "row"),
+    "ContentRules": ("commodity", "period", "destination", "row"),
 }
 BLANK_MATTERS: dict[str, tuple[str, ...]] = {  # a blank here removes rows: its pattern is structure
     "Commodities": ("china_cap",),
@@ -246,6 +254,7 @@ def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
         penalty=penalty,
         need_penalty=penalty[pos["need_commodity"]],
         risk_weight=float(data.settings.risk_weight),
+        max_china_content=take("ContentRules", "max_china_content", pos["ContentRules"], np.nan),
     ), data, pos)
 
 
@@ -267,6 +276,7 @@ def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: Inp
         "Recipes": at("Recipes", keys["recipes"]["row"]),
         "need_commodity": pd.Index(commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
         **planning.positions(keys, data),
+        "ContentRules": at("ContentRules", keys["rules"]["rule_row"]) if len(keys["rules"]) else np.zeros(0, int),
     }
 
 
@@ -295,8 +305,9 @@ def _build_index(data: InputData) -> Index:
     flows["china_origin"] = flows["origin"].isin(china).to_numpy()
     flows["china_dest"] = flows["destination"].isin(china).to_numpy()
     keys = {"supply": supply, "needs": needs, "flows": flows, "caps": _caps(data, periods),
-            "limits": _limits(data, periods), "recipes": recipes}
+            "limits": each_origin(_limits(data, periods), supply), "recipes": recipes}
     keys.update(planning.planning_keys(data, periods, supply, needs))
+    keys["rules"] = content_rules(data, periods, flows, china)
     # the key tables carry no numbers: Numbers holds them (see Index.table)
     for name, columns in _TABLE_NUMBERS.items():
         drop = [*columns, "unit_cost"] if name == "flows" else list(columns)
@@ -422,3 +433,65 @@ def _penalties(data: InputData) -> np.ndarray:
         default = 1000.0 * float(np.nanmax(costs))
     own = data.values("Commodities", "shortfall_penalty").astype(float, copy=False)
     return np.where(np.isnan(own), default, own)
+
+
+def each_origin(limits: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame:
+    """ShareLimits entries whose source is `each` (issue 13), one per origin country that can supply
+    the entry's (commodity, period): the limit applies to every single country separately, as in
+    the EU CRMA's "no more than 65% from a single third country". Only combinations that exist
+    (a Supply row) get an entry; its `source` is the country."""
+    if not len(limits):
+        return limits
+    each = (limits["source"] == EACH_SOURCE).to_numpy()
+    if not each.any():
+        return limits
+    origins = supply[["commodity", "period", "country"]].drop_duplicates().rename(columns={"country": "source"})
+    entries = limits.drop(columns=["source", "members"]).assign(_pos=np.arange(len(limits)))[each]
+    entries = entries.astype({"period": "int64"}).merge(origins.astype({"period": "int64"}),
+                                                        on=["commodity", "period"])
+    entries["members"] = [frozenset([c]) for c in entries["source"]]
+    kept = limits[~each].assign(_pos=np.flatnonzero(~each))
+    out = pd.concat([kept, entries[kept.columns]], ignore_index=True)
+    return out.sort_values(["_pos", "source"], kind="stable").drop(columns="_pos").reset_index(drop=True)
+
+
+def content_rules(data: InputData, periods: list[int], flows: pd.DataFrame, china: set[str]) -> pd.DataFrame:
+    """One entry per ContentRules row and period it covers (issue 13), with the destination's members:
+    the country itself, every country of a group, or (blank) every country outside the China group.
+    A row naming the period wins over a blank-period row of the same (commodity, destination); only
+    entries that some flow reaches exist.
+        rules: rule_row, commodity, period, destination, members"""
+    rules = data["ContentRules"]
+    if rules.empty:
+        return _no_rules()
+    countries = data["Countries"]
+    codes = set(countries["code"])
+    everyone = set(codes) - china
+    reached = set(zip(flows["commodity"], flows["period"], flows["destination"], strict=True))
+    named = {(r.commodity, r.destination if isinstance(r.destination, str) else None, int(r.period))
+             for r in rules.itertuples() if pd.notna(r.period)}
+    rows = []
+    for r in rules.itertuples():
+        dest = r.destination if isinstance(r.destination, str) else None
+        if dest is None:
+            members = everyone
+        elif dest in codes:
+            members = {dest}
+        else:
+            members = set(countries.loc[countries["group"] == dest, "code"])
+        for t in periods if pd.isna(r.period) else [int(r.period)]:
+            if pd.isna(r.period) and (r.commodity, dest, t) in named:
+                continue
+            if any((r.commodity, t, d) in reached for d in members):
+                rows.append((int(r.row), r.commodity, t, dest, frozenset(members)))
+    if not rows:
+        return _no_rules()
+    return pd.DataFrame(rows, columns=RULE_COLUMNS).astype({"rule_row": "int64", "period": "int64"})
+
+
+RULE_COLUMNS = ["rule_row", "commodity", "period", "destination", "members"]
+
+
+def _no_rules() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="int64" if c in ("rule_row", "period") else "object")
+                         for c in RULE_COLUMNS})

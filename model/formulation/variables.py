@@ -4,6 +4,7 @@
                       x <= Routes.max_quantity where a route row limits it (0 blocks the route)
     u[d,k,t]   >= 0   shortfall: need (d,k,t) in N that the plan leaves unmet
     s[d,k,t], b[p,τ]  stock levels and project builds (planning.py)
+    xc[o,d,k,t] >= 0  clean part of a flow, for commodities ContentRules reach (content.py)
 """
 
 from __future__ import annotations
@@ -31,3 +32,8 @@ def shortfall(ix: Index) -> VarBlock:
 
 VARIABLES = (flow, shortfall)
 VARIABLES = (*VARIABLES, planning.stock, planning.build)
+
+# issue 13: xc, the clean stream of China-content tracing (model/formulation/content.py)
+from model.formulation import content as _content  # noqa: E402
+
+VARIABLES = (*VARIABLES, *_content.VARIABLES)

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 
-from model.formulation.families import FAMILIES, SHARE_FAMILIES
+from model.formulation.families import FAMILIES, PERCENT_FAMILIES
 from model.io.writer import OVERVIEW_ROWS
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
 
@@ -22,7 +22,7 @@ SHORT = PatternFill("solid", fgColor="FF9999")  # red: unmet demand
 FULL = PatternFill("solid", fgColor="FFE699")  # yellow: capacity used up
 
 
-PERCENT_MEASURES = tuple(FAMILIES[f].label for f in SHARE_FAMILIES)  # rows whose value is a share
+PERCENT_MEASURES = tuple(FAMILIES[f].label for f in PERCENT_FAMILIES)  # rows whose value is a share
 
 
 def decorate_plan(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
@@ -75,6 +75,7 @@ def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """Conditional formatting that survives edits: rules on columns, not static fills."""
     rules = {
         "ChinaShare": ("binding", "=${col}2=TRUE", AT_CAP),
+        "ChinaContent": ("binding", "=${col}2=TRUE", AT_CAP),
         "Shortfalls": ("quantity", "=${col}2>0", SHORT),
         "Capacity": ("utilisation", "=${col}2>=0.999999", FULL),
         "Overview": ("shortfall", "=${col}{first}>0", SHORT),

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from model.formulation.families import FAMILIES, SHARE_FAMILIES
+from model.formulation.families import FAMILIES, PERCENT_FAMILIES
 from model.io.atomic import write_atomically
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet, batch_column
 
@@ -143,7 +143,7 @@ def _row_formats(table: pd.DataFrame, spec: OutputSheet | None) -> dict[str, lis
         fmts = [NUMBER_FORMATS[SUMMARY_METRICS.get(m, ("number",))[0]] for m in table["metric"]]
         return {"value": fmts}
     if name == "Sensitivity" and "measure" in table.columns:
-        pct = table["measure"].isin([FAMILIES[f].label for f in SHARE_FAMILIES]).to_numpy()
+        pct = table["measure"].isin([FAMILIES[f].label for f in PERCENT_FAMILIES]).to_numpy()
         fmts = [NUMBER_FORMATS["share"] if p else NUMBER_FORMATS["number"] for p in pct]
         return {c: fmts for c in ("value", "level") if c in table.columns}
     return {}

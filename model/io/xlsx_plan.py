@@ -39,6 +39,7 @@ from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet
 MAX_TEXT = 32_767  # characters an Excel cell holds
 HIGHLIGHTS = {  # sheet -> (column, formula on row {r}, colour): rules on columns, not static fills
     "ChinaShare": ("binding", "=${col}{r}=TRUE", "#F8CBAD"),
+    "ChinaContent": ("binding", "=${col}{r}=TRUE", "#F8CBAD"),
     "Shortfalls": ("quantity", "=${col}{r}>0", "#FF9999"),
     "Capacity": ("utilisation", "=${col}{r}>=0.999999", "#FFE699"),
     "Sensitivity": ("cost_change", '=AND(ISNUMBER(${col}{r}),${col}{r}<>0,$A{r}<>"unit cost",'

@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from model.content_tables import content_sensitivity
 from model.formulation.lp import LP
 from model.solve.highs import HighsSession, new_highs
 
@@ -352,6 +353,7 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
         "note": "marginal cost of supply at this destination (the dual; Prices says where one unit more "
                 "or less costs otherwise)", "quantity_unit": nu, "binding": False,
     }))
+    parts += content_sensitivity(plan)  # issue 13: ContentRules (model/content_tables.py)
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     for col in COLUMNS:
         if col not in out.columns:
@@ -389,7 +391,7 @@ def cost_cut_to_enter(lp: LP, sol) -> np.ndarray:
 def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -> np.ndarray:
     f = lp.index.flows
     limits = lp.index.limits
-    members = {(r.limit_row, r.commodity, r.period): r.members for r in limits.itertuples(index=False)}
+    members = {(r.limit_row, r.commodity, r.period, r.source): r.members for r in limits.itertuples(index=False)}
     keep = ~f["china_dest"].to_numpy()
     sub = f.loc[keep, ["period", "commodity", "origin"]].assign(q=x[keep])
     by = sub.groupby(["period", "commodity", "origin"])["q"].sum()
@@ -398,7 +400,7 @@ def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -
         total = s_tot.get((r.period, r.commodity), 0.0)
         if total <= 1e-9:
             continue
-        mem = members.get((r.limit_row, r.commodity, r.period), frozenset())
+        mem = members.get((r.limit_row, r.commodity, r.period, r.source), frozenset())
         q = sum(by.get((r.period, r.commodity, o), 0.0) for o in mem)
         out[i] = q / total
     return out

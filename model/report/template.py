@@ -59,6 +59,8 @@ def column_doc(col: Column) -> dict[str, str]:
         allowed.append("a code from Commodities.code")
     elif col.ref == "source":
         allowed.append("a Countries.code or a Countries.group")
+    elif col.ref == "each_source":
+        allowed.append("a Countries.code, a Countries.group, or each (every origin country separately)")
     return {
         "type": KIND_TEXT[col.kind],
         "unit": col.unit,

@@ -10,7 +10,21 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tests.independent.reference_lp import _blank, _code, _num, _period, read_rows, read_spec
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from tests.independent.reference_lp import (
+    Spec,
+    _blank,
+    _code,
+    _num,
+    _period,
+    clean_rows,
+    read_rows,
+    read_spec,
+    upstream,
+)
 
 Flow = tuple[str, str, str, int]  # origin, destination, commodity, period
 
@@ -214,6 +228,93 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         cap = _num(r.get("china_cap"))
         if (cap is None) != (k not in spec.china_cap) or (cap is not None and not _close(cap, spec.china_cap[k], tol)):
             v.append(f"ChinaShare row {i}: china_cap {cap} but Commodities say {spec.china_cap.get(k)}")
+    v += check_content(spec, x, plan.get("chinacontent"), tol)
+    return v
+
+
+# ---------------------------------------------------------------- China content (issue 13)
+
+
+def _most_clean(spec: Spec, x: dict[Flow, float], reach: set[str], weight, rules: list[dict[str, Any]]
+                ) -> tuple[bool, dict[Flow, float]]:
+    """With the flows fixed: a clean stream (0 <= xc <= x, clean inputs only) meeting `rules` that
+    maximises sum weight(f) * xc[f]. (feasible, xc per flow)."""
+    F = sorted(f for f, q in x.items() if q > 0)
+    fc, rows = clean_rows(spec, F, reach)
+    if not fc:
+        return not any(r["max"] < 1 for r in rules if _rule_total(x, r) > 0), {}
+    where = {j: i for i, j in enumerate(fc)}
+    r_, c_, v_, b = [], [], [], []
+    for n, coefs in enumerate(rows):
+        for i, q in coefs.items():
+            r_.append(n), c_.append(i), v_.append(q)
+        b.append(0.0)
+    n = len(rows)
+    for rule in rules:  # -sum xc <= -(1 - max) X
+        total = _rule_total(x, rule)
+        for j, (_o, d, k, t) in enumerate(F):
+            if k == rule["commodity"] and t == rule["period"] and d in rule["members"] and j in where:
+                r_.append(n), c_.append(where[j]), v_.append(-1.0)
+        b.append(-(1.0 - rule["max"]) * total + 1e-6 * max(1.0, total))
+        n += 1
+    A = sp.csr_matrix((v_, (r_, c_)), shape=(n, len(fc))) if n else None
+    res = linprog([-weight(F[j]) for j in fc], A_ub=A, b_ub=np.array(b) if n else None,
+                  bounds=[(0.0, max(x[F[j]], 0.0)) for j in fc], method="highs")
+    if res.status != 0:
+        return False, {}
+    return True, {F[j]: float(res.x[i]) for i, j in enumerate(fc)}
+
+
+def _rule_total(x: dict[Flow, float], rule: dict[str, Any]) -> float:
+    return sum(q for (_o, d, k, t), q in x.items()
+               if k == rule["commodity"] and t == rule["period"] and d in rule["members"])
+
+
+def check_content(spec: Spec, x: dict[Flow, float], rows: list[dict[str, Any]] | None, tol: float) -> list[str]:
+    """ContentRules hold (some clean stream meets them with the plan's flows), and every
+    ChinaContent row's direct share follows from the flows and its any-stage share lies between
+    the least the flows allow and the rule."""
+    v: list[str] = []
+    if spec.content_rules:
+        ok, _ = _most_clean(spec, x, upstream(spec, {r["commodity"] for r in spec.content_rules}),
+                            lambda f: 0.0, spec.content_rules)
+        if not ok:
+            v.append("ContentRules: no clean stream (made outside the China group from clean inputs) "
+                     "meets the rules with the plan's flows")
+    by_rule = {(r["commodity"], r["period"], r["destination"]): r for r in spec.content_rules}
+    for i, r in enumerate(rows or [], start=2):
+        k, t, dest = _code(r.get("commodity")), _period(r.get("period")), _code(r.get("destination"))
+        if dest is None:
+            members = {c for c in spec.countries if c not in spec.china}
+        elif dest in spec.countries:
+            members = {dest}
+        else:
+            members = {c for c, g in spec.countries.items() if g["group"] == dest}
+        target = {"commodity": k, "period": t, "members": members}
+        total = _rule_total(x, target)
+        direct, any_stage = _num(r.get("direct_share")), _num(r.get("any_stage_share"))
+        where = f"ChinaContent row {i} ({k}, {t}, {dest or 'outside China'})"
+        if total <= tol:
+            continue
+        china = sum(q for (o, d, kk, tt), q in x.items() if kk == k and tt == t and d in members and o in spec.china)
+        if direct is None or not _close(direct, china / total, tol * 10):
+            v.append(f"{where}: direct_share {direct} but flows give {china / total}")
+        if any_stage is None or any_stage < (direct or 0.0) - tol * 10:
+            v.append(f"{where}: any_stage_share {any_stage} below direct_share {direct}")
+            continue
+        rule = by_rule.get((k, t, dest))
+        mx = _num(r.get("max_china_content"))
+        if (rule is None) != (mx is None) or (rule is not None and not _close(mx, rule["max"], tol)):
+            v.append(f"{where}: max_china_content {mx} but ContentRules say {rule and rule['max']}")
+        if rule is not None and any_stage > rule["max"] + 1e-5:
+            v.append(f"{where}: any_stage_share {any_stage} above the rule's {rule['max']}")
+        if rule is None and len(rows or []) > 60:
+            continue  # the least share per row is an LP each: checked for every row of small plans only
+        ok, xc = _most_clean(spec, x, upstream(spec, {k}),
+                             lambda f, k=k, t=t, m=members: 1.0 if (f[2], f[3]) == (k, t) and f[1] in m else 0.0, [])
+        least = 1.0 - sum(q for f, q in xc.items() if f[2] == k and f[3] == t and f[1] in members) / total
+        if ok and any_stage < least - 1e-5:
+            v.append(f"{where}: any_stage_share {any_stage} but the flows cannot carry less than {least}")
     return v
 
 

@@ -15,6 +15,7 @@ Contract (README / task spec):
     route      x <= max_quantity (0 blocks; unlisted_routes=blocked drops unlisted pairs)
     china cap  sum_{o in C, d not in C} x <= cap[k] * sum_{o, d not in C} x       (each k with a cap, t)
     shares     min * S <= sum_{o in source, d not in C} x <= max * S                (each row, k, t)
+               source `each`: one such row per origin o with a Supply row for (k, t), source = {o}
     objective  sum x * (unit_cost + route_cost + risk_weight * risk[o]) + sum u * penalty[k]
 
 Stocks and Projects (issue 12):
@@ -26,6 +27,14 @@ Stocks and Projects (issue 12):
              a supply like any other (routes, recipes, caps, shares), cost unit_cost[p] + route cost
     sum_d y[p,d,t] <= capacity[p] * sum_{tau <= t} b[p,tau];  sum_tau b[p,tau] <= 1
     objective + (capex * capacity + fixed_cost) * b
+China content (issue 13, ContentRules): a unit is clean when no stage of its chain ran in C.
+    R  each rule's commodity and every upstream tier of its Recipes
+    xc[f] >= 0 for each flow f = (o,d,k,t) with k in R and o not in C (a China-group origin: none)
+    xc[f] <= x[f]
+    sum_k r[k,k'] * sum_d xc[o,d,k,t] <= sum_o' xc[o',o,k',t]        (each o, input k', t)
+    sum_{d in D} xc[o,d,k,t] >= (1 - max_china_content) * sum_{d in D} x[o,d,k,t]   (each rule, t)
+    D: the rule's destination country, its group's countries, or (blank) every country outside C;
+    a rule row naming the period replaces a blank-period row of the same commodity and destination.
 """
 
 from __future__ import annotations
@@ -118,6 +127,7 @@ class Spec:
 
     def project_periods(self, p: str) -> list[int]:
         return [t for t in self.periods if t >= self.projects[p]["first"]]
+    content_rules: list[dict[str, Any]] = field(default_factory=list)  # expanded: k, t, members, max
 
     def route(self, o: str, d: str, k: str) -> tuple[bool, float, float]:
         """(allowed, cost per unit, max quantity) of shipping k from o to d."""
@@ -273,16 +283,70 @@ def read_spec(path: str | Path) -> Spec:
         k0, t0 = _code(r.get("commodity")), _period(r.get("period"))
         for k in commodities if k0 is None else [k0]:
             for t in T if t0 is None else [t0]:
-                limits.append({"commodity": k, "period": t, "source": src, "members": members,
-                               "min_share": _num(r.get("min_share")),
-                               "max_share": _num(r.get("max_share"))})
+                # `each`: one limit per country with a Supply row for (k, t), that country alone
+                sources = sorted(o for (o, kk, tt) in supply if (kk, tt) == (k, t)) if src == "each" else [src]
+                for one in sources:
+                    limits.append({"commodity": k, "period": t, "source": one,
+                                   "members": {one} if src == "each" else members,
+                                   "min_share": _num(r.get("min_share")),
+                                   "max_share": _num(r.get("max_share"))})
+
+    content_rules: list[dict[str, Any]] = []
+    rule_rows = get("ContentRules")
+    dated = {(_code(r.get("commodity")), _code(r.get("destination")), _period(r.get("period")))
+             for r in rule_rows if _period(r.get("period")) is not None}
+    for r in rule_rows:
+        k, dest, t0 = _code(r.get("commodity")), _code(r.get("destination")), _period(r.get("period"))
+        if dest is None:
+            members = {c for c in countries if c not in china}
+        elif dest in countries:
+            members = {dest}
+        else:
+            members = {c for c, v in countries.items() if v["group"] == dest}
+        for t in T if t0 is None else [t0]:
+            if t0 is None and (k, dest, t) in dated:
+                continue
+            content_rules.append({"commodity": k, "period": t, "destination": dest, "members": members,
+                                  "max": float(r["max_china_content"])})
 
     return Spec(
         periods=T, countries=countries, china=china, commodities=commodities, china_cap=china_cap,
         penalty=penalty, risk_weight=risk_weight, supply=supply, demand=demand, recipes=recipes,
         nodes=nodes, routes_generic=routes_generic, routes_specific=routes_specific,
         unlisted_blocked=(unlisted == "blocked"), limits=limits, stocks=stocks, projects=projects,
+        content_rules=content_rules,
     )
+
+
+def upstream(spec: Spec, commodities) -> set[str]:
+    """The commodities and every upstream tier of their Recipes."""
+    seen: set[str] = set()
+    todo = list(commodities)
+    while todo:
+        k = todo.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        todo.extend(inp for (out, inp) in spec.recipes if out == k)
+    return seen
+
+
+def clean_rows(spec: Spec, F: list[tuple[str, str, str, int]], reach: set[str]
+               ) -> tuple[list[int], list[dict[int, float]]]:
+    """The clean flows (positions in F) and the clean-input rows, each {position in the clean list:
+    coefficient} with the row meaning `sum coef * xc <= 0`."""
+    fc = [j for j, (o, _d, k, _t) in enumerate(F) if k in reach and o not in spec.china]
+    rows: dict[tuple[str, str, int], dict[int, float]] = {}
+    for c, j in enumerate(fc):
+        o, _d, k, t = F[j]
+        for (out, inp), q in spec.recipes.items():
+            if out == k:
+                rows.setdefault((o, inp, t), {})[c] = q
+    for c, j in enumerate(fc):
+        _o, d, k, t = F[j]
+        if (d, k, t) in rows:
+            rows[(d, k, t)][c] = -1.0
+    return fc, list(rows.values())
 
 
 # ----------------------------------------------------------------------------- the LP
@@ -420,6 +484,35 @@ def reference_solve(input_xlsx: str | Path, *, relax: bool = False) -> Reference
                 ur.append(row), uc.append(o_b + i), uv.append(1.0)
         b_ub.append(1.0)
         row += 1
+    # China content: clean columns after x and u, their rows appended to the inequalities
+    fc, crow = clean_rows(spec, F, upstream(spec, {r["commodity"] for r in spec.content_rules}))
+    if spec.content_rules:
+        base = nvar
+        nvar += len(fc)
+        c = np.concatenate([c, np.zeros(len(fc))])
+        ub = np.concatenate([ub, np.full(len(fc), np.inf)])
+        for i, j in enumerate(fc):  # xc - x <= 0
+            ur.append(row), uc.append(base + i), uv.append(1.0)
+            ur.append(row), uc.append(j), uv.append(-1.0)
+            b_ub.append(0.0)
+            row += 1
+        for coefs in crow:
+            for i, q in coefs.items():
+                ur.append(row), uc.append(base + i), uv.append(q)
+            b_ub.append(0.0)
+            row += 1
+        where = {j: i for i, j in enumerate(fc)}
+        for rule in spec.content_rules:  # (1 - max) x - xc <= 0 over the rule's flows
+            sel = [j for j, (_o, d, k, t) in enumerate(F)
+                   if k == rule["commodity"] and t == rule["period"] and d in rule["members"]]
+            for j in sel:
+                ur.append(row), uc.append(j), uv.append(1.0 - rule["max"])
+                if j in where:
+                    ur.append(row), uc.append(base + where[j]), uv.append(-1.0)
+            if sel:
+                b_ub.append(0.0)
+                row += 1
+        A_eq = sp.csr_matrix((A_eq.data, A_eq.indices, A_eq.indptr), shape=(nn, nvar))
     A_ub = sp.csr_matrix((uv, (ur, uc)), shape=(row, nvar)) if row else None
 
     res = linprog(

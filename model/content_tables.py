@@ -1,0 +1,351 @@
+"""The ChinaContent sheet (issue 13): China content traced through every tier, beside the direct share.
+
+Attribution of mixed supply at a node (why tracing, not proportional): ContentRules are stated on
+two physically separate streams (model/formulation/content.py), so a plan that meets a rule does
+so by keeping clean units apart. Proportional (mass-balance) attribution would blend them and could
+report a content above the rule the plan provably meets. So the plan's flows x are held fixed and
+a small LP routes clean units as far as those flows allow:
+
+    maximise   sum_{f in Fc, d not in C} xc[f] / S[k_f, t_f]      (the clean shares, summed)
+    subject to 0 <= xc <= x,  clean_input rows,  content_rule rows of the workbook
+
+over every commodity (Fc: flows from outside the China group). any_stage_share = 1 - clean / supply:
+the least Chinese content the plan's flows can carry (where clean units of one input could serve
+two outputs, this one optimum is reported). direct_share counts the last stage only, as ChinaShare.
+
+Marginal costs of the rules are found as for China caps (model/solve/marginals.py): each tight rule
+is re-solved with max_china_content one point higher.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from model.formulation import families
+from model.formulation.content import clean_flows, input_pattern, rule_pattern
+from model.formulation.lp import LP
+from model.schema import OUTPUTS
+
+FLOW_TOL = 1e-9  # as model/results.py
+STEP = 0.01  # one percentage point
+COLUMNS = OUTPUTS["ChinaContent"].column_names
+
+
+# ------------------------------------------------------------------------------- tracing
+
+
+def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
+    """xc per flow (0 for a China-group origin): the plan's flows traced as clean as they allow,
+    subject to the workbook's ContentRules (module docstring). NaN when the tracing LP fails."""
+    ix = lp.index
+    flows, recipes, rules = ix.keys["flows"], ix.keys["recipes"], ix.keys["rules"]
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    fc = ix.structural("content.trace_fc", lambda: clean_flows(flows, set(flows["commodity"])))
+    out = np.zeros(len(flows))
+    if not len(fc):
+        return out
+    _, rows, cols, recipe = ix.structural("content.trace_inputs", lambda: input_pattern(flows, recipes, fc))
+    n_in = int(rows.max()) + 1 if len(rows) else 0
+    vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
+    A_in = sp.csr_matrix((vals, (rows, cols)), shape=(n_in, len(fc)))
+    # weights: 1 / non-China supply of the flow's (commodity, period)
+    key = ix.structural("content.trace_group", lambda: pd.factorize(pd.MultiIndex.from_arrays(
+        [flows["commodity"].to_numpy(), flows["period"].to_numpy()]))[0])
+    outside = ~flows["china_dest"].to_numpy(dtype=bool)
+    supply = np.bincount(key[outside], weights=x[outside], minlength=int(key.max()) + 1)
+    w = np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0)
+    bounds = np.column_stack([np.zeros(len(fc)), x[fc]])
+    # the rules: -sum xc <= -(1 - m) sum x  (a hair of slack for the solver's own tolerance)
+    A_rule, b_rule = None, None
+    if len(rules):
+        entry, flow, pos = ix.structural("content.trace_rules", lambda: rule_pattern(flows, rules, fc))
+        need = np.bincount(entry, weights=x[flow], minlength=len(rules))
+        need = (1.0 - ix.numbers.max_china_content) * need
+        clean = pos >= 0
+        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), len(fc)))
+        b_rule = -need
+    # the rules exactly, then with a hair of slack for the solver's own tolerance, then without
+    slack = 0.0 if A_rule is None else 1e-7 * np.maximum(1.0, -b_rule)
+    for with_rules, hair in ((True, 0.0), (True, 1.0), (False, 0.0)) if A_rule is not None else ((False, 0.0),):
+        A = sp.vstack([A_in, A_rule]).tocsr() if with_rules else A_in
+        b = np.concatenate([np.zeros(n_in), b_rule + hair * slack]) if with_rules else np.zeros(n_in)
+        res = linprog(-w, A_ub=A if A.shape[0] else None, b_ub=b if A.shape[0] else None, bounds=bounds,
+                      method="highs")
+        if res.status == 0:
+            out[fc] = np.clip(res.x, 0.0, x[fc])
+            return out
+    return np.full(len(flows), np.nan)
+
+
+# ------------------------------------------------------------------------------- the sheet
+
+
+def _targets(lp: LP, periods: list[int], codes: np.ndarray, china: set[str]) -> pd.DataFrame:
+    """The sheet's rows before figures: every (period, commodity) for all destinations outside the
+    China group, plus one row per rule entry that names a destination; with the rule entry (-1: none)."""
+    ix = lp.index
+    grid = pd.DataFrame({"period": np.repeat(np.asarray(periods, dtype=np.int64), len(codes)),
+                         "commodity": np.tile(codes, len(periods))})
+    grid["destination"] = None
+    everyone = frozenset(c for c in set(ix.keys["flows"]["destination"]) if c not in china)
+    grid["members"] = [everyone] * len(grid)
+    grid["entry"] = -1
+    rules = ix.keys["rules"]
+    if len(rules):
+        blank = rules["destination"].isna().to_numpy()
+        at = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid[["period", "commodity"]]))
+        where = at.reindex(pd.MultiIndex.from_arrays([rules["period"].to_numpy()[blank],
+                                                      rules["commodity"].to_numpy()[blank]])).to_numpy()
+        ok = ~np.isnan(where)
+        grid.loc[where[ok].astype(np.int64), "entry"] = np.flatnonzero(blank)[ok]
+        named = rules[~blank][["period", "commodity", "destination", "members"]].assign(
+            entry=np.flatnonzero(~blank))
+        grid = pd.concat([grid, named], ignore_index=True)
+    grid = grid.astype({"period": "int64"})
+    order = np.lexsort((grid["destination"].fillna("").to_numpy(dtype=str), grid["commodity"].to_numpy(dtype=str),
+                        grid["period"].to_numpy()))
+    return grid.iloc[order].reset_index(drop=True)
+
+
+def china_content_table(plan) -> pd.DataFrame:
+    """ChinaContent: direct and any-stage China share per (period, commodity, destination), with
+    each ContentRules entry's limit, whether it binds and its re-solved marginal cost."""
+    lp: LP = plan.lp
+    ix = lp.index
+    x = plan.solution.x[lp.cols("flow")]
+    codes = plan.data["Commodities"]["code"].to_numpy(dtype=object) if plan.data is not None else ix.commodities
+    t = _targets(lp, ix.periods, codes, ix.china)
+    f = ix.keys["flows"]
+    entry, flow, _ = rule_pattern(f, t[["commodity", "period", "members"]], np.zeros(0, dtype=np.int64))
+    xc = trace_clean(lp, x)
+    n = len(t)
+    qty = np.bincount(entry, weights=x[flow], minlength=n)
+    china = np.bincount(entry, weights=(x * ix.key("flows", "china_origin"))[flow], minlength=n)
+    clean = np.bincount(entry, weights=xc[flow], minlength=n)
+    has = qty > FLOW_TOL
+    safe = np.where(has, qty, 1.0)
+    direct = np.where(has, np.clip(china / safe, 0.0, 1.0), np.nan)
+    any_stage = np.where(has, np.clip(1.0 - clean / safe, 0.0, 1.0), np.nan)
+    rule = t["entry"].to_numpy()
+    ruled = rule >= 0
+    limit = np.full(n, np.nan)
+    limit[ruled] = ix.numbers.max_china_content[rule[ruled]]
+    # binding and the marginal are the content_rule row's: the registry's one definition
+    # (model/formulation/families.py) and the re-solve done before any table (results.Analysis)
+    binding = np.zeros(n, dtype=bool)
+    marginal = np.full(n, np.nan)
+    if ruled.any():
+        binding[ruled] = families.binding(lp, plan.solution, "content_rule")[rule[ruled]]
+        an = plan.context.an if plan.context is not None else None
+        exact = an.content_marginals if an is not None else None
+        if exact is None:  # not re-solved (marginals="dual", or a suboptimal stop)
+            exact = _dual_marginals(lp, plan.solution) if _optimal(plan) else np.full(ix.size("rules"), np.nan)
+        marginal[ruled] = exact[rule[ruled]]
+    rule_row = np.full(n, np.nan)
+    if ruled.any():
+        rule_row[ruled] = ix.keys["rules"]["rule_row"].to_numpy()[rule[ruled]]
+    out = pd.DataFrame({
+        "period": t["period"].to_numpy(), "commodity": t["commodity"].to_numpy(),
+        "destination": t["destination"].to_numpy(), "quantity": qty, "direct_share": direct,
+        "any_stage_share": any_stage, "max_china_content": limit, "binding": binding,
+        "marginal_cost": marginal, "rule_row": pd.array(rule_row, dtype="Int64") if ruled.any()
+        else pd.array([pd.NA] * n, dtype="Int64"),
+    })
+    return out[COLUMNS]
+
+
+def _optimal(plan) -> bool:
+    return str(plan.status) in ("optimal", "optimal_with_shortfall")
+
+
+def any_stage_by_commodity(lp: LP, x: np.ndarray) -> dict[str, float]:
+    """Per commodity, over all periods: the any-stage China share of supply to destinations
+    outside the China group (batches and the frontier show it beside the direct share)."""
+    ix = lp.index
+    f = ix.keys["flows"]
+    xc = trace_clean(lp, x)
+    keep = ~f["china_dest"].to_numpy(dtype=bool)
+    code, uni = pd.factorize(f["commodity"].to_numpy(dtype=object)[keep])
+    q = np.bincount(code, weights=x[keep], minlength=len(uni))
+    c = np.bincount(code, weights=xc[keep], minlength=len(uni))
+    return {str(k): (float(1.0 - c[i] / q[i]) if q[i] > 1e-9 else math.nan) for i, k in enumerate(uni)}
+
+
+# ------------------------------------------------------------------------------- marginals
+
+
+def _dual_marginals(lp: LP, sol) -> np.ndarray:
+    """Objective change per +1 percentage point of max_china_content from the content_rule duals:
+    the row is sum xc + (m - 1) sum x >= 0, so d objective / d m = -dual * supplied."""
+    if sol.row_dual is None:
+        return np.full(lp.index.size("rules"), np.nan)
+    rows = lp.rows("content_rule")
+    dual = sol.row_dual[rows]
+    return -0.01 * dual * families._rule_supply(lp, sol) / np.maximum(1.0 - lp.index.numbers.max_china_content,
+                                                                      1e-12) + 0.0
+
+
+def resolve_content_marginals(lp: LP, sol, *, threads: int | None = None, session=None) -> np.ndarray:
+    """Objective change per +1 percentage point of max_china_content, per rule entry: each binding
+    content_rule row (families.binding) re-solved with its limit one point higher (others: 0).
+    api.solve calls it before any table is built (results.Analysis.content_marginals). `session`
+    (a warm_start="always" session that has solved `lp`, or None for a new one) is left holding `lp`.
+
+    The row is sum xc + (m - 1) sum x >= 0: raising m by h adds h to each flow entry of the row."""
+    from model.solve.highs import HighsSession
+    from model.solve.marginals import tight_rows
+
+    block = lp.row_blocks.get("content_rule")
+    out = np.zeros(block.size if block is not None else 0)
+    if block is None or not block.size:
+        return out
+    tight = tight_rows(lp, sol, "content_rule")
+    if not len(tight):
+        return out
+    session = session if session is not None else HighsSession(threads=threads, warm_start="always")
+    base = session.solve(lp)
+    if base.x is None:
+        return np.full(len(out), np.nan)
+    flows = lp.cols("flow")
+    limit = lp.index.numbers.max_china_content
+    for j in tight:
+        step = min(STEP, 1.0 - float(limit[j]))
+        if step <= 0:
+            continue
+        A = lp.A.copy()
+        r = lp.row_start["content_rule"] + int(j)
+        seg = slice(A.indptr[r], A.indptr[r + 1])
+        cols = A.indices[seg]
+        A.data[seg][(cols >= flows.start) & (cols < flows.stop)] += step
+        result = session.solve(dataclasses.replace(lp, A=A))
+        if result.x is not None:
+            out[j] = (result.objective - base.objective) / (100 * step)
+    session.solve(lp)  # back at the base (warm: no iterations)
+    return out
+
+
+# ------------------------------------------------------------------------------- Sensitivity
+
+
+def content_sensitivity(plan) -> list[pd.DataFrame]:
+    """Sensitivity rows for the ContentRules (measure "China content"), in the sheet's convention:
+    cost_change per +1 percentage point of max_china_content (re-solved)."""
+    if "ChinaContent" not in plan.tables or plan.lp is None or not plan.lp.index.size("rules"):
+        return []
+    cc = plan.tables["ChinaContent"]
+    cc = cc[cc["rule_row"].notna()]
+    if not len(cc):
+        return []
+    cur = plan.data.settings.currency if plan.data is not None else ""
+    group = plan.data.settings.china_group if plan.data is not None else "China"
+    return [pd.DataFrame({
+        "measure": families.FAMILIES["content_rule"].label, "period": cc["period"].to_numpy(),
+        "commodity": cc["commodity"].to_numpy(),
+        "country": cc["destination"].fillna(f"outside {group}").to_numpy(),
+        "limit_row": cc["rule_row"].astype(float).to_numpy(), "value": cc["max_china_content"].to_numpy(),
+        "level": cc["any_stage_share"].to_numpy(), "cost_change": cc["marginal_cost"].to_numpy(),
+        "unit": f"{cur} per +1 percentage point of max_china_content",
+        "note": np.where(cc["binding"].to_numpy(), "binding: the content rule shapes the plan", "not binding"),
+    })]
+
+
+# ------------------------------------------------------------------------------- strict mode
+
+CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule")
+
+
+def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
+    """A strict-mode finding (model/diagnose.py's row shape) for a row of the China-content families."""
+    key = lp.row_blocks[family].keys.iloc[i]
+    k, t = key["commodity"], int(key["period"])
+    if family == "content_rule":
+        cap, row, dest = float(key["max_china_content"]), int(key["rule_row"]), key["destination"]
+        where = dest if isinstance(dest, str) else "destinations outside the China group"
+        pct = f"{100 * cap:.4g}%"
+        return _finding("content_rule", "ContentRules", row, k, t, dest if isinstance(dest, str) else None, cap,
+                        method, f"max_china_content {pct}",
+                        f"ContentRules row {row}: at most {pct} of the {k} delivered to {where} in {t} may "
+                        "have touched the China group at any tier, and too little clean supply (made "
+                        "outside it from clean inputs) can reach them.")
+    if family == "clean_input":
+        o = key["country"]
+        return _finding("clean_input", "Recipes", None, k, t, o, None, method, "clean inputs only",
+                        f"China-content tracing: clean output made in {o} in {t} needs clean {k} "
+                        "(made outside the China group from clean inputs), which is short.")
+    o, d = key["origin"], key["destination"]
+    return _finding("clean_bound", "Recipes", None, k, t, f"{o}->{d}", None, method, "clean part of a flow",
+                    f"China-content tracing: the clean part of {k} from {o} to {d} in {t} cannot exceed the flow.")
+
+
+def _finding(constraint, sheet, row, commodity, period, country, quantity, method, detail, explanation) -> dict:
+    return {"kind": "in_conflict", "constraint": constraint, "sheet": sheet, "row": row, "commodity": commodity,
+            "period": period, "country": country, "quantity": quantity, "method": method, "detail": detail,
+            "explanation": explanation}
+
+
+# ------------------------------------------------------------------------------- batches and the frontier
+
+
+def content_figures(res, plan) -> None:
+    """Per commodity, for the Comparison and the frontier (batch Result fields, issue 13): the
+    any-stage China share over all periods and its largest over periods, and each content rule's
+    marginal cost from the dual (objective change per +1 point, summed over its periods)."""
+    lp = plan.lp
+    ix = lp.index
+    x = plan.solution.x[lp.cols("flow")]
+    f = ix.keys["flows"]
+    xc = trace_clean(lp, x)
+    keep = ~f["china_dest"].to_numpy(dtype=bool)
+    frame = pd.DataFrame({"commodity": f["commodity"].to_numpy()[keep], "period": f["period"].to_numpy()[keep],
+                          "q": x[keep], "c": xc[keep]})
+    per = frame.groupby(["commodity", "period"])[["q", "c"]].sum()
+    share = (1.0 - per["c"] / per["q"]).where(per["q"] > FLOW_TOL)
+    total = frame.groupby("commodity")[["q", "c"]].sum()
+    overall = (1.0 - total["c"] / total["q"]).where(total["q"] > FLOW_TOL)
+    res.content_share = {str(k): float(v) for k, v in overall.items()}
+    res.content_peak = {str(k): float(v) for k, v in share.groupby(level="commodity").max().items()}
+    res.content_marginal = {}
+    if ix.size("rules") and plan.solution.row_dual is not None:
+        from model.formulation.content import _fc
+
+        entry, flow, _ = ix.structural("content.rule", lambda: rule_pattern(f, ix.keys["rules"], _fc(ix)))
+        supplied = np.bincount(entry, weights=x[flow], minlength=ix.size("rules"))
+        dual = plan.solution.row_dual[lp.rows("content_rule")]
+        # the row is sum xc + (m - 1) sum x >= 0: d objective / d m = -dual * supplied
+        marginal = pd.Series(-0.01 * dual * supplied + 0.0).groupby(ix.keys["rules"]["commodity"].to_numpy()).sum()
+        res.content_marginal = {str(k): float(v) for k, v in marginal.items()}
+
+
+def content_commodities(data) -> list[str]:
+    """Commodities whose chain the China group can touch: it supplies them or any upstream tier."""
+    countries = data["Countries"]
+    china = set(countries.loc[countries["group"] == data.settings.china_group, "code"])
+    supply = data["Supply"]
+    touched = set(supply.loc[supply["country"].isin(china) & (supply["capacity"] > 0), "commodity"])
+    from model.formulation.content import reached
+
+    recipes = data["Recipes"]
+    return [k for k in data["Commodities"]["code"] if reached(recipes, [k]) & touched]
+
+
+def set_content(base, commodity: str, cap: float):
+    """A copy of `base` whose ContentRules cap `commodity` at `cap` in every period and for every
+    destination outside the China group (the row is added when the workbook has none)."""
+    data = base.copy()
+    rules = data.tables["ContentRules"]
+    mine = ((rules["commodity"] == commodity) & rules["period"].isna() & rules["destination"].isna()).to_numpy()
+    if mine.any():
+        rules = rules.assign(max_china_content=np.where(mine, float(cap), rules["max_china_content"]))
+    else:
+        row = int(rules["row"].max()) + 1 if len(rules) else 2
+        extra = pd.DataFrame({"commodity": [commodity], "period": [np.nan], "destination": [None],
+                              "max_china_content": [float(cap)], "row": [row]})
+        rules = pd.concat([rules, extra.astype(rules.dtypes.to_dict())], ignore_index=True) if len(rules) else extra
+    data.tables["ContentRules"] = rules
+    return data, None
