@@ -353,19 +353,16 @@ def cheap_china(sheets: Sheets, code: str) -> Sheets:
 @examples(12)
 @given(workbooks(), st.sampled_from([0.2, 0.35, 0.5, 0.8]))
 def test_china_cap_marginal_cost_matches_the_finite_difference(sheets, cap):
-    """Where the objective is smooth in the cap (left and right differences agree), the summed
-    ChinaShare.marginal_cost of a commodity is the change per +1 pp of its cap, by the reference LP."""
+    """The summed ChinaShare.marginal_cost of a commodity is what it promises: the objective change
+    when its cap is raised by one percentage point, found here by the independent reference LP.
+    (A derivative check at +/-0.1 pp is not the same thing: the objective may bend inside the
+    point, as hypothesis found.) Periods are not linked here, so per-period changes add up."""
     code = sheets["Commodities"][1][0]
     sheets = with_cap(cheap_china(sheets, code), code, cap)
     with tempfile.TemporaryDirectory() as d:
         plan = solve(load_workbook(write_workbook(Path(d) / "in.xlsx", sheets)))
     cs = plan.tables["ChinaShare"]
     marginal = float(cs.loc[cs["commodity"] == code, "marginal_cost"].fillna(0.0).sum())
-    h = 1e-3
     f0 = reference_of(sheets)
-    right = (reference_of(with_cap(sheets, code, cap + h)) - f0) / h * 0.01
-    left = (f0 - reference_of(with_cap(sheets, code, cap - h))) / h * 0.01
-    noise = 1e-7 * max(1.0, abs(f0)) / h
-    smooth = abs(right - left) <= 1e-2 * max(abs(right), abs(left)) + noise
-    if smooth:
-        assert abs(marginal - right) <= 2e-2 * max(abs(right), abs(marginal)) + noise, (marginal, left, right)
+    step = reference_of(with_cap(sheets, code, cap + 0.01)) - f0
+    assert abs(marginal - step) <= 1e-6 * max(1.0, abs(f0)) + 1e-3 * abs(step), (marginal, step)
