@@ -788,6 +788,8 @@ declare(
                          "mixed units"),
             OutputColumn("china_share_<CODE>", "China group's share of supply to non-China "
                          "destinations, all periods, one column per commodity.", "share", "%"),
+            OutputColumn("any_stage_share_<CODE>", "Share of that supply whose chain touched the China "
+                         "group at any tier (ChinaContent), one column per commodity.", "share", "%"),
             *_RUN_COLUMNS,
         ),
         commands=("batch",),
@@ -866,6 +868,8 @@ declare(
             OutputColumn("commodity", "Commodity whose cap is swept."),
             OutputColumn("step", "0 = the uncapped share.", "integer"),
             OutputColumn("china_cap", "The cap of this step.", "share", "%"),
+            OutputColumn("max_china_content", "With --content: the ContentRules limit of this step "
+                         "(blank otherwise).", "share", "%"),
             OutputColumn("status", "Run status, or error."),
             _money("objective", "total_cost + shortfall_value + risk_cost (the chart)."),
             _money("delta_objective", "objective minus step 0's: the cost of the cap."),
@@ -877,6 +881,7 @@ declare(
             OutputColumn("shortfall_total", "Unmet demand summed over units (compatibility).",
                          "quantity", "mixed units"),
             OutputColumn("china_share", "China share achieved.", "share", "%"),
+            OutputColumn("any_stage_share", "China content at any tier achieved (ChinaContent).", "share", "%"),
             OutputColumn("marginal_cost", "Objective change per +1 percentage point of cap (dual, "
                          "summed over periods).", "per_unit", "currency per point"),
             OutputColumn("slope", "The same, measured between this step and the previous.",

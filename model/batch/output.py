@@ -233,7 +233,8 @@ def comparison_table(results, base_key: str = "base") -> pd.DataFrame:
         }
         for code in codes:
             row[f"china_share_{code}"] = r.china_share.get(code, float("nan"))
-            if getattr(r, "content_share", None):  # issue 13: the any-stage share beside the direct one
+        if getattr(r, "content_share", None):  # issue 13: the any-stage shares after the direct ones
+            for code in codes:
                 row[f"any_stage_share_{code}"] = r.content_share.get(code, float("nan"))
         row["solve_seconds"] = round(r.solve_seconds, 4)
         row["seconds"] = round(r.seconds, 4)
