@@ -60,3 +60,13 @@ class RowBlock(_Block):
         z = np.zeros(0)
         none = (lambda: keys().iloc[0:0]) if callable(keys) else keys.iloc[0:0]
         return cls(name, none, z.astype(np.int64), z.astype(np.int64), z, z, z)
+
+
+def take_numbers(data, sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
+    """Column `col` of input `sheet` at row positions `where` (-1, or a blank cell: `missing`).
+    Every parameter array of the Index (sets.py, planning.py) is gathered this one way."""
+    values = data.values(sheet, col).astype(float, copy=False)
+    out = np.full(len(where), missing)
+    ok = where >= 0
+    out[ok] = values[where[ok]]
+    return np.where(np.isnan(out), missing, out)

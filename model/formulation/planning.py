@@ -27,13 +27,14 @@ Objective terms:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from model.formulation.blocks import RowBlock, VarBlock
+from model.formulation.blocks import RowBlock, VarBlock, take_numbers
 
 if TYPE_CHECKING:
     from model.data import InputData
@@ -145,12 +146,7 @@ def positions(keys: dict[str, pd.DataFrame], data: InputData) -> dict[str, np.nd
 
 def with_planning_numbers(numbers: Numbers, data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
     """`numbers` with the planning parameters, and each project supply's capacity and unit cost."""
-    def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
-        values = data.values(sheet, col).astype(float, copy=False)
-        out = np.full(len(where), missing)
-        ok = where >= 0
-        out[ok] = values[where[ok]]
-        return np.where(np.isnan(out), missing, out)
+    take = functools.partial(take_numbers, data)
 
     s, p = pos["Stocks"], pos["Projects"]
     cap = take("Projects", "capacity", p, 0.0)

@@ -23,6 +23,7 @@ a new `Numbers` from memoised positions and re-uses everything else (GAMS's GUSS
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,6 +33,7 @@ import pandas as pd
 
 from model.data import InputData
 from model.formulation import planning
+from model.formulation.blocks import take_numbers
 from model.schema import EACH_SOURCE
 
 
@@ -232,12 +234,7 @@ def gather_numbers(ix: Index, data: InputData) -> Numbers:
 def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
     """The Numbers of `data` at positions `pos` (see _positions)."""
 
-    def take(sheet: str, col: str, where: np.ndarray, missing: float) -> np.ndarray:
-        values = data.values(sheet, col).astype(float, copy=False)
-        out = np.full(len(where), missing)
-        ok = where >= 0
-        out[ok] = values[where[ok]]
-        return np.where(np.isnan(out), missing, out)
+    take = functools.partial(take_numbers, data)
 
     penalty = _penalties(data)
     return planning.with_planning_numbers(Numbers(
