@@ -24,7 +24,11 @@ def test_comparison_shows_any_stage_beside_direct(tmp_path):
     tables, _ = run_batch(load_workbook(write_workbook(tmp_path / "b.xlsx", book)), progress=False)
     comp = tables["Comparison"].set_index("scenario")
     cols = list(comp.columns)
-    assert cols.index("any_stage_share_MAG") == cols.index("china_share_MAG") + 1
+    direct = [c for c in cols if c.startswith("china_share_")]
+    traced = [c for c in cols if c.startswith("any_stage_share_")]
+    # the any-stage shares follow the direct ones, commodity for commodity (as declared)
+    assert [c.removeprefix("any_stage_share_") for c in traced] == [c.removeprefix("china_share_") for c in direct]
+    assert cols.index(traced[0]) == cols.index(direct[-1]) + 1 and "any_stage_share_MAG" in traced
     assert comp.at["base", "china_share_MAG"] == pytest.approx(0.0)
     assert comp.at["base", "any_stage_share_MAG"] == pytest.approx(1.0)
     assert comp.at["clean70", "any_stage_share_MAG"] == pytest.approx(0.3)
