@@ -10,9 +10,6 @@ import time
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
-from model.content_tables import resolve_content_marginals
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
 from model.planning_tables import fixed_builds, project_values, with_mip_duals
@@ -20,10 +17,13 @@ from model.results import Analysis, Plan, build_plan
 from model.solve.highs import HighsSession
 from model.solve.marginals import (
     balance_ranges,
-    objective_without,
+    cost_of_caps,
+    resolve_content_marginals,
     resolve_marginals,
     resolve_prices,
+    resolve_project_values,
 )
+from model.solve.parts import PartSolver
 from model.status import Status
 
 
@@ -51,49 +51,61 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     lp = build_lp(data, no_shortfall=no_shortfall, reuse=session.structures if session is not None else None)
     build_seconds = time.perf_counter() - started
     limit = time_limit_s if time_limit_s is not None else data.settings.time_limit_s
-    own_session = session is None
-    if session is None:
-        session = HighsSession(time_limit_s=limit, threads=threads)
+    exact_wanted = marginals == "resolve" and detail == "full"
+    parts: PartSolver | None = None
+    if session is None and exact_wanted:
+        # the command line's path: solved part by part (model/solve/parts.py), and the same part
+        # objects then answer every exact re-solve below
+        parts = PartSolver(lp, threads=threads, time_limit_s=limit)
+        sol = parts.solve()
+        priced = None
     else:
-        session.time_limit_s = limit
-    # a MIP (binary projects): duals, prices, marginals, ranging and alternate optima are those of
-    # the LP with every build fixed at its optimum (`fixed`, solved in `priced`); an LP is its own
-    sol, priced = with_mip_duals(lp, session.solve(lp), session, threads=threads)
+        if session is None:
+            session = HighsSession(time_limit_s=limit, threads=threads)
+        else:
+            session.time_limit_s = limit
+        # a MIP (binary projects): duals, prices, marginals, ranging and alternate optima are those of
+        # the LP with every build fixed at its optimum (`fixed`, solved in `priced`); an LP is its own
+        sol, priced = with_mip_duals(lp, session.solve(lp), session, threads=threads)
     fixed = fixed_builds(lp, sol)
     an = Analysis(sensitivity=(sensitivity or ranging or alternate_optima) and detail == "full", rows=rows)
     solved = sol.x is not None and sol.row_dual is not None
     # marginals and the cost of caps compare with the optimum: meaningless for a suboptimal stop
-    exact = marginals == "resolve" and solved and sol.status == Status.OPTIMAL
-    if solved and detail == "full":
-        if exact:  # needs the solved basis: before anything else touches the session
-            t0 = time.perf_counter()
-            an.prices = resolve_prices(fixed, sol, *balance_ranges(priced.h, fixed), h=priced.h, threads=threads)
-            an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
-        if ranging or alternate_optima:
-            from model.report.sensitivity import prepare
-
-            got = prepare(priced, fixed, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
-            an.ranging, an.alternate = got["ranging"], got["alternate"]
-            an.summary.update(got["summary"])
-    if exact:
+    exact = exact_wanted and solved and sol.status == Status.OPTIMAL
+    if exact and parts is None:  # a caller's session solved it: its parts start at that optimum
         t0 = time.perf_counter()
-        # a session of our own that solved lp re-solves every what-if warm from its basis (and is
-        # left holding lp); a caller's session is left as it was
-        if priced is not session:  # a MIP: the session holding the fixed LP
-            warm = priced
-        else:
-            warm = session if own_session else HighsSession(threads=threads, warm_start="always")
-        an.share_marginals = resolve_marginals(fixed, sol, threads=threads, session=warm)
-        an.content_marginals = resolve_content_marginals(fixed, sol, threads=threads, session=warm)
+        parts = PartSolver(lp, threads=threads)
+        basis = priced.h.getBasis()
+        parts.start_from(basis.col_status, basis.row_status, sol.x)
+        an.summary["parts_seconds"] = round(time.perf_counter() - t0, 4)
+    if exact:
+        an.summary["independent_parts"] = parts.partition.count
+        t0 = time.perf_counter()
+        an.prices = resolve_prices(fixed, sol, *balance_ranges(parts, fixed), parts)
+        an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
+        t0 = time.perf_counter()
+        an.share_marginals = resolve_marginals(fixed, sol, parts)
+        an.content_marginals = resolve_content_marginals(fixed, sol, parts)
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
-        # lifting the caps may change what a MIP builds: re-solved as a MIP from the workbook
-        mip = lp.integrality is not None
-        an.summary.update(cost_of_caps(data, sol.objective, lp=None if mip else fixed, session=None if mip else warm,
-                                       no_shortfall=no_shortfall, threads=threads))
-    if solved and detail == "full" and lp.index.size("projects"):
-        # each built project's value: the plan re-solved with it forbidden (Projects.value)
+        # lifting the caps may change what a MIP builds: its parts are re-solved as MIPs
+        an.summary.update(cost_of_caps(lp, sol.objective, parts))
+        if lp.index.size("projects"):
+            # each built project's value: the plan re-solved with it forbidden (Projects.value)
+            an.project_values = resolve_project_values(lp, sol, parts)
+    elif solved and detail == "full" and lp.index.size("projects"):
         an.project_values = project_values(lp, sol, threads=threads)
+    if solved and detail == "full" and (ranging or alternate_optima):
+        from model.report.sensitivity import prepare
+
+        if priced is None:  # solved by parts: one whole-model object at the same optimum
+            priced = HighsSession(threads=threads)
+            priced.load(fixed)
+            priced.h.setBasis(parts.basis())
+            priced.h.run()
+        got = prepare(priced, fixed, sol, ranging=ranging, alternate=alternate_optima, threads=threads)
+        an.ranging, an.alternate = got["ranging"], got["alternate"]
+        an.summary.update(got["summary"])
     plan = build_plan(data, lp, sol, detail=detail, analysis=an, extra_summary={
         "build_seconds": round(build_seconds, 4),
         "strict_no_shortfall": no_shortfall,
@@ -103,29 +115,6 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
 
         plan.tables["Infeasibility"] = explain_infeasible(data, lp)
     return plan
-
-
-def cost_of_caps(data: InputData, objective: float, *, lp=None, session: HighsSession | None = None,
-                 no_shortfall: bool = False, threads: int | None = None) -> dict[str, float]:
-    """What the China caps cost together: the objective minus the objective with every cap lifted.
-
-    The caps interact, so this is not the sum of the per-cap marginal costs; it answers the
-    first question an analyst asks of a plan. One extra solve: with `lp` and a `session`, the cap
-    rows are lifted in place (same structure, warm from the base basis); otherwise the workbook is
-    rebuilt without caps.
-    """
-    if data["Commodities"]["china_cap"].isna().all():
-        return {}
-    if lp is not None and session is not None and lp.row_blocks["china_cap"].size:
-        free = objective_without(lp, "china_cap", session)
-    else:
-        uncapped = data.copy()
-        uncapped.tables["Commodities"]["china_cap"] = np.nan
-        solved = HighsSession(threads=threads).solve(build_lp(uncapped, no_shortfall=no_shortfall))
-        free = solved.objective if solved.x is not None else None
-    if free is None:
-        return {}
-    return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
 
 
 def solve_workbook(workbook: str | Path, output: str | Path | None = None, **options) -> Plan:

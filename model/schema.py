@@ -536,6 +536,9 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
     "marginals": ("text", "", "How marginal costs of share limits were found."),
     "marginals_seconds": ("number", "s", "Time for the marginal re-solves."),
     "prices_seconds": ("number", "s", "Time for the Prices re-solves at degenerate destinations."),
+    "independent_parts": ("integer", "count", "Parts the LP falls into (no row shared): solved, and re-solved "
+                          "for marginals and prices, one part at a time (model/solve/parts.py)."),
+    "parts_seconds": ("number", "s", "Time to load the parts at a session's optimum (API with a session)."),
     "sensitivity_seconds": ("number", "s", "Time to build the Sensitivity sheets."),
     "ranging_seconds": ("number", "s", "Time for HiGHS ranging (--ranging)."),
     "ranging_note": ("text", "", "Whether the basis is degenerate (ranges not unique)."),

@@ -1,8 +1,9 @@
 """Solver outcomes (issue 6): every status, its exit code, and what is (not) written.
 
 Time limits are not deterministic, so the "stopped early" statuses are provoked with HiGHS's
-simplex_iteration_limit (deterministic), set through a session hook: the API takes a `session`,
-and the CLI tests swap `model.api.HighsSession` for a subclass that sets the options. Numerical
+simplex_iteration_limit (deterministic), set through a session hook: the API takes a `session`;
+the command line solves part by part (model/solve/parts.py), so the CLI tests swap the HiGHS
+objects the parts use (`parts._new`) for ones with the same options. Numerical
 trouble is tested through the pure mapping `status_from_highs` from every HiGHS model status.
 """
 
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 
 import model.api
 import model.solve.highs as highs_mod
+import model.solve.parts as parts_mod
 from model.api import solve
 from model.data import load_workbook
 from model.io.writer import write_plan
@@ -184,6 +186,33 @@ def test_a_tiny_time_limit_never_yields_a_false_optimal(data):
 # --------------------------------------------------------------------------- exit codes, via the CLI
 
 
+def limited_highs(iterations: int):
+    """The HiGHS objects of the parts, with the options of `set_limits`."""
+    real = parts_mod._new
+
+    def make(log: bool = False) -> highspy.Highs:
+        h = real(log)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("simplex_strategy", 4)  # primal
+        h.setOptionValue("simplex_iteration_limit", int(iterations))
+        return h
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def largest_part_iterations(data):
+    """Iterations the largest part needs with those options: one fewer stops it part-way."""
+    from model.formulation.lp import build_lp
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parts_mod, "_new", limited_highs(10**9))
+        solver = parts_mod.PartSolver(build_lp(data))
+        assert solver.solve().status == Status.OPTIMAL
+    return max(p.iterations for p in solver.parts)
+
+
 def run_solve(monkeypatch, workbook: Path, output: Path, *, iterations: int | None = None,
               extra: tuple[str, ...] = ()):
     if iterations is not None:
@@ -193,6 +222,7 @@ def run_solve(monkeypatch, workbook: Path, output: Path, *, iterations: int | No
                 set_limits(self, iterations)
 
         monkeypatch.setattr(model.api, "HighsSession", Limited)
+        monkeypatch.setattr(parts_mod, "_new", limited_highs(iterations))
     from model.cli import main
 
     return CliRunner().invoke(main, ["solve", str(workbook), "-o", str(output), *extra])
@@ -205,9 +235,10 @@ def test_cli_exit_0_when_optimal(monkeypatch, generated, tmp_path):
     assert out.exists()
 
 
-def test_cli_exit_3_and_a_suboptimal_plan_at_the_iteration_limit(monkeypatch, generated, optimum, tmp_path):
+def test_cli_exit_3_and_a_suboptimal_plan_at_the_iteration_limit(monkeypatch, generated, largest_part_iterations,
+                                                                 tmp_path):
     out = tmp_path / "plan.xlsx"
-    res = run_solve(monkeypatch, generated, out, iterations=optimum.solution.iterations - 1)
+    res = run_solve(monkeypatch, generated, out, iterations=largest_part_iterations - 1)
     assert res.exit_code == 3, res.output
     assert "status: suboptimal" in res.stderr
     assert "not proven optimal" in res.stderr

@@ -8,21 +8,21 @@ more point of cap buy me", so for every tight share row we re-solve with the sha
 point and report the objective change. Slack rows cost nothing at the margin and keep 0.
 
 Every entry of a share row is (inside - share), so raising the share by d subtracts d from each
-entry of that row: one row's coefficients change per re-solve, which HighsSession pushes in place.
+entry of that row: one row's coefficients change per re-solve. Every re-solve here goes through
+model/solve/parts.py, which re-solves only the independent part of the LP holding the row.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 
-import highspy
 import numpy as np
 
 from model.formulation.families import FAMILIES, binding
 from model.formulation.families import SHARE_FAMILIES as _SHARE
 from model.formulation.lp import LP
-from model.solve.highs import HighsSession, Solution
+from model.solve.highs import Solution
+from model.solve.parts import Change, PartSolver
 
 STEP = 0.01  # one percentage point
 
@@ -35,62 +35,97 @@ def tight_rows(lp: LP, sol: Solution, family: str) -> np.ndarray:
     return np.flatnonzero(binding(lp, sol, family))
 
 
-def resolve_marginals(lp: LP, sol: Solution, *, threads: int | None = None,
-                      session: HighsSession | None = None) -> dict[str, np.ndarray]:
+def resolve_marginals(lp: LP, sol: Solution, solver: PartSolver) -> dict[str, np.ndarray]:
     """Objective change per +1 percentage point for every row of every share family.
 
-    Rows that are slack get 0; a share already at 1 cannot be raised and gets 0. `session` (a
-    warm_start="always" session that has solved `lp`, or None for a new one) is left holding `lp`.
+    Rows that are slack get 0; a share already at 1 cannot be raised and gets 0, and so does a row
+    whose re-solve fails (raising a minimum share can make the plan infeasible). `solver` holds
+    `lp` at its optimum (model/solve/parts.py): each re-solve touches only the part holding the row.
     """
-    out = {name: np.zeros(lp.row_blocks[name].size) for name in SHARE_FAMILIES}
-    work = [(name, j) for name in SHARE_FAMILIES if name in lp.row_blocks and lp.row_blocks[name].size
-            for j in tight_rows(lp, sol, name)]
-    if not work:
-        return out
-    session = session if session is not None else HighsSession(threads=threads, warm_start="always")
-    base = session.solve(lp)
-    if base.x is None:
-        return out
-    for name, j in work:
-        share = float(lp.row_blocks[name].keys[SHARE_FAMILIES[name]].iloc[j])
-        step = min(STEP, 1.0 - share)
-        if step <= 0:
-            continue
-        trial = _raise_share(lp, lp.row_start[name] + j, step)
-        result = session.solve(trial)
-        if result.x is not None:
-            out[name][j] = (result.objective - base.objective) * (STEP / step) / (100 * STEP)
-    session.solve(lp)  # back at the base (warm: no iterations)
+    out = {name: np.zeros(lp.row_blocks[name].size) for name in SHARE_FAMILIES if name in lp.row_blocks}
+    where, changes, steps = [], [], []
+    for name in out:
+        for j in tight_rows(lp, sol, name) if lp.row_blocks[name].size else ():
+            share = float(lp.row_blocks[name].keys[SHARE_FAMILIES[name]].iloc[j])
+            step = min(STEP, 1.0 - share)
+            if step <= 0:
+                continue
+            # every entry of a share row is (inside - share): raising the share subtracts from each
+            row = lp.row_start[name] + int(j)
+            seg = slice(lp.A.indptr[row], lp.A.indptr[row + 1])
+            changes.append(Change.coefficients(np.full(seg.stop - seg.start, row), lp.A.indices[seg],
+                                               lp.A.data[seg] - step))
+            where.append((name, int(j)))
+            steps.append(step)
+    for (name, j), step, d in zip(where, steps, solver.deltas(changes), strict=True):
+        if np.isfinite(d):
+            out[name][j] = d * (STEP / step) / (100 * STEP)
     return out
 
 
-def objective_without(lp: LP, family: str, session: HighsSession) -> float | None:
-    """The optimum with every row of `family` lifted (upper bound +inf: the rows no longer bind),
-    on the same structure, so the session re-solves warm from the base basis. The session is left
-    holding `lp`."""
-    rows = lp.rows(family)
-    upper = lp.row_upper.copy()
-    upper[rows] = np.inf
-    result = session.solve(dataclasses.replace(lp, row_upper=upper))
-    session.solve(lp)
-    return result.objective if result.x is not None else None
+def resolve_content_marginals(lp: LP, sol: Solution, solver: PartSolver) -> np.ndarray:
+    """Objective change per +1 percentage point of max_china_content, per rule entry: each binding
+    content_rule row (families.binding) re-solved with its limit one point higher (others: 0).
+
+    The row is sum xc + (m - 1) sum x >= 0: raising m by h adds h to each flow entry of the row."""
+    block = lp.row_blocks.get("content_rule")
+    out = np.zeros(block.size if block is not None else 0)
+    if block is None or not block.size:
+        return out
+    flows = lp.cols("flow")
+    limit = lp.index.numbers.max_china_content
+    where, changes = [], []
+    for j in tight_rows(lp, sol, "content_rule"):
+        step = min(STEP, 1.0 - float(limit[j]))
+        if step <= 0:
+            continue
+        r = lp.row_start["content_rule"] + int(j)
+        seg = slice(lp.A.indptr[r], lp.A.indptr[r + 1])
+        cols = lp.A.indices[seg]
+        flow = (cols >= flows.start) & (cols < flows.stop)
+        changes.append(Change.coefficients(np.full(int(flow.sum()), r), cols[flow], lp.A.data[seg][flow] + step))
+        where.append((int(j), step))
+    for (j, step), d in zip(where, solver.deltas(changes), strict=True):
+        if np.isfinite(d):
+            out[j] = d / (100 * step)
+    return out
 
 
-def _raise_share(lp: LP, row: int, step: float) -> LP:
-    """A copy of `lp` whose share row `row` has its share raised by `step`."""
-    A = lp.A.copy()
-    A.data[A.indptr[row]:A.indptr[row + 1]] -= step
-    return dataclasses.replace(lp, A=A)
+def cost_of_caps(lp: LP, objective: float, solver: PartSolver) -> dict[str, float]:
+    """What the China caps cost together: the objective minus the objective with every cap lifted.
+
+    The caps interact, so this is not the sum of the per-cap marginal costs; it answers the first
+    question an analyst asks of a plan. Lifting the caps may change what a MIP builds, so the parts
+    holding builds are re-solved as MIPs (PartSolver.mip_deltas); the others warm."""
+    rows = lp.rows("china_cap")
+    if rows.stop == rows.start:
+        return {}
+    idx = np.arange(rows.start, rows.stop)
+    d = solver.mip_deltas([Change.row_bounds(idx, lp.row_lower[idx], np.full(len(idx), np.inf))])[0]
+    if not np.isfinite(d):
+        return {}
+    free = objective + d
+    return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
+
+
+def resolve_project_values(lp: LP, sol: Solution, solver: PartSolver) -> np.ndarray:
+    """Each built project's value (0 for the others): what the objective loses with every b[p,t] of
+    the project at 0, re-solved as a MIP on the parts holding it (Projects.value)."""
+    cols = lp.cols("build")
+    pid = lp.index.key("builds", "project_id")
+    built = np.bincount(pid, weights=sol.x[cols], minlength=len(lp.index.keys["projects"]))
+    value = np.zeros(len(built))
+    todo = np.flatnonzero(built > 1e-6)
+    changes = []
+    for p in todo:
+        j = cols.start + np.flatnonzero(pid == p)
+        changes.append(Change.col_bounds(j, np.zeros(len(j)), np.zeros(len(j))))
+    value[todo] = solver.mip_deltas(changes)
+    return value
 
 
 MAX_PRICE_RESOLVES = 2000  # beyond this many degenerate destinations, the rest keep their dual
-PRICE_WORK = 2e6  # re-solves allowed ~ PRICE_WORK / columns (deterministic: the same plan every run)
-
-
-def price_resolve_limit(lp: LP) -> int:
-    """How many Prices re-solves a plan of this size affords: 250 at the base case's 8,000 columns
-    (it needs 267), 20 at 100,000 columns, 10 from 200,000 columns on."""
-    return max(10, min(MAX_PRICE_RESOLVES, int(PRICE_WORK / max(lp.shape[1], 1))))
+PRICE_WORK = 5e5  # re-solves allowed: the sum of their parts' columns (deterministic: the same plan every run)
 
 
 @dataclasses.dataclass
@@ -103,30 +138,25 @@ class Prices:
     resolves: int
 
 
-def balance_ranges(h, lp: LP) -> tuple[np.ndarray, np.ndarray]:
+def balance_ranges(solver: PartSolver, lp: LP) -> tuple[np.ndarray, np.ndarray]:
     """How far each balance row's right-hand side (demand) can rise and fall while its dual holds
-    (HiGHS row-bound ranging; call right after the solve, on the object that solved `lp`)."""
+    (HiGHS row-bound ranging, from the parts holding `lp` at its optimum)."""
     rows = lp.rows("balance")
     b = lp.row_lower[rows]
-    status, rng = h.getRanging()
-    if not rng.valid:
-        n = rows.stop - rows.start
-        return np.zeros(n), np.zeros(n)
-    up = np.asarray(rng.row_bound_up.value_, dtype=float)[rows] - b
-    dn = b - np.asarray(rng.row_bound_dn.value_, dtype=float)[rows]
-    return up, dn
+    up, dn = solver.row_bound_ranges(rows)
+    return np.nan_to_num(up - b, nan=0.0), np.nan_to_num(b - dn, nan=0.0)
 
 
-def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, *, h=None,
-                   threads: int | None = None, limit: int | None = None, budget_s: float | None = None) -> Prices:
+def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, solver: PartSolver, *,
+                   work: float = PRICE_WORK) -> Prices:
     """marginal_cost = the dual where it holds for a whole unit more (ranging), else a re-solve with
     demand + 1; marginal_saving likewise for one unit less (only where demand >= 1).
 
-    Re-solves are warm (one HiGHS object, one bound changed and restored each time) and stop at
-    `limit` (default: price_resolve_limit, by size, so a plan is the same on every run) or after
-    `budget_s` seconds when given; the rows left keep their dual and say so in `note`. `h` is the
-    HiGHS object that has just solved `lp` (re-solves start from its optimal basis; each bound is
-    restored, so it holds `lp` again afterwards), or None for a new one."""
+    Each re-solve touches only the part holding its row (model/solve/parts.py) and costs about
+    that part's size, so the re-solves stop when their parts' columns add up to `work` (or at
+    MAX_PRICE_RESOLVES): the base case re-solves every one it needs; a very large plan keeps the
+    dual for the rest and says so in `note`. The order is the sheet's, so a plan is the same on
+    every run."""
     rows = lp.rows("balance")
     dual = sol.row_dual[rows] + 0.0
     demand = lp.row_lower[rows]
@@ -135,36 +165,25 @@ def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, *, h=N
     note = np.full(n, "dual (holds for one unit either way)", dtype=object)
     todo_up = np.flatnonzero(up < 1 - 1e-9)
     todo_dn = np.flatnonzero((dn < 1 - 1e-9) & (demand >= 1))
-    if not len(todo_up) and not len(todo_dn):
-        return Prices(cost, saving, note, 0)
-    if h is None:
-        session = HighsSession(threads=threads, warm_start="always")
-        if session.solve(lp).x is None:
-            return Prices(cost, saving, note, 0)
-        h = session.h
-    base_objective = sol.objective
-    done = 0
-    resolved = np.zeros(n, dtype=bool)
-    limit = price_resolve_limit(lp) if limit is None else limit
-    deadline = time.perf_counter() + budget_s if budget_s is not None else float("inf")
+    size = solver.part_columns(np.arange(rows.start, rows.stop))
+    changes, targets = [], []
+    spent = 0.0
     for j_list, step, out in ((todo_up, 1.0, cost), (todo_dn, -1.0, saving)):
         for j in j_list:
-            if done >= limit or time.perf_counter() > deadline:
+            if len(changes) >= MAX_PRICE_RESOLVES or spent + size[j] > work:
                 note[j] = "dual (does not hold for a whole unit; not re-solved: beyond the re-solve budget)"
                 continue
+            spent += size[j]
             i = rows.start + int(j)
-            h.changeRowBounds(i, float(demand[j] + step), float(demand[j] + step))
-            h.run()
-            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-            if ok:
-                out[j] = (h.getInfo().objective_function_value - base_objective) / step
-            h.changeRowBounds(i, float(demand[j]), float(demand[j]))
-            resolved[j] = ok
-            done += 1
-    if done:
-        h.run()  # back at the base optimum (no iterations: the base basis is optimal again)
+            changes.append(Change.row_bounds(i, demand[j] + step, demand[j] + step))
+            targets.append((int(j), step, out))
+    resolved = np.zeros(n, dtype=bool)
+    for (j, step, out), d in zip(targets, solver.deltas(changes), strict=True):
+        if np.isfinite(d):
+            out[j] = d / step
+            resolved[j] = True
     differs = np.abs(cost - np.nan_to_num(saving, nan=cost)) > 1e-6 * (1 + np.abs(cost))
     note[resolved] = "re-solved: the dual does not hold for a whole unit"
     note[resolved & differs] = ("degenerate: one more unit costs marginal_cost, one less saves "
                                 "marginal_saving")
-    return Prices(cost + 0.0, saving, note, done)
+    return Prices(cost + 0.0, saving, note, len(changes))

@@ -1,0 +1,510 @@
+"""The LP's independent parts: solve each alone, and re-solve a what-if only on the parts it touches.
+
+Why: the sourcing LP falls apart into pieces that share no row (a commodity chain in one period,
+say; the base case has 44, the largest holding 8% of the columns). The optimum of the whole is
+the sum of the parts' optima, exactly, and so is any change of the optimum: a what-if that edits
+rows and columns of one part moves that part's optimum and nothing else. HiGHS spends a fixed cost
+per run that grows with the size of the model it holds (assessing the matrix, setting up the
+simplex: 3-5 ms on the base case for a one-pivot re-solve), so a re-solve of one part costs that
+part's share. The exact Prices, share and content marginals, the cost of the caps and the value of
+each project are all such re-solves (model/solve/marginals.py); they are what `sourcing solve`
+spends most of its time on, and parts make them several times cheaper.
+
+Parts are found once from the sparsity pattern (scipy.sparse.csgraph, weakly connected components
+of the row -> column graph), small ones packed together (independent pieces in one HiGHS model
+are still independent), and solved on up to two threads: highspy releases the GIL during `run`,
+and since HiGHS 1.2 each calling thread gets its own scheduler (HiGHS PR #818), so separate Highs
+objects may run at the same time. Every object runs with threads=1: the parts are the parallelism.
+
+A MIP part (binary projects) is solved as a MIP, then its integer columns are fixed at their
+optimum and the same object re-solves the LP: its duals price the plan (as planning_tables.
+with_mip_duals does for the whole). What-ifs on the MIP itself (the cost of the caps, a project's
+value) go to `mip_deltas`, which re-solves the touched MIP parts from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from model.formulation.lp import LP
+from model.solve import highs
+from model.solve.highs import INF, Solution, dual_objective, new_highs
+from model.status import Status
+
+MIN_PART_NNZ = 2_000  # parts smaller than this are packed together (a HiGHS object per tiny part costs more)
+MAX_WORKERS = 2  # threads running parts at once (the machines this runs on have two cores or more)
+
+
+@dataclass
+class Change:
+    """A what-if: new bounds for some rows and columns and new values for some matrix entries
+    (global indices). Applied to the parts it touches, solved, and undone."""
+
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    row_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    col_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    col_upper: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    coef_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coef_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coef_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @staticmethod
+    def row_bounds(rows, lower, upper) -> Change:
+        """Rows `rows` get bounds [lower, upper] (scalars apply to every row)."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        return Change(rows=rows, row_lower=_each(lower, rows), row_upper=_each(upper, rows))
+
+    @staticmethod
+    def col_bounds(cols, lower, upper) -> Change:
+        """Columns `cols` get bounds [lower, upper] (scalars apply to every column)."""
+        cols = np.atleast_1d(np.asarray(cols, dtype=np.int64))
+        return Change(cols=cols, col_lower=_each(lower, cols), col_upper=_each(upper, cols))
+
+    @staticmethod
+    def coefficients(rows, cols, values) -> Change:
+        return Change(coef_rows=np.asarray(rows, dtype=np.int64), coef_cols=np.asarray(cols, dtype=np.int64),
+                      coef_values=np.asarray(values, dtype=float))
+
+
+@dataclass
+class Partition:
+    """Which part each row and column belongs to; parts numbered 0..count-1, largest first."""
+
+    col_part: np.ndarray
+    row_part: np.ndarray
+    count: int
+    col_order: np.ndarray  # columns sorted by part (stable): part p's columns are a contiguous run
+    row_order: np.ndarray
+    col_start: np.ndarray  # part p's columns are col_order[col_start[p]:col_start[p + 1]]
+    row_start: np.ndarray
+    local_col: np.ndarray  # a column's position inside its part
+    local_row: np.ndarray
+
+    def cols(self, p: int) -> np.ndarray:
+        return self.col_order[self.col_start[p]:self.col_start[p + 1]]
+
+    def rows(self, p: int) -> np.ndarray:
+        return self.row_order[self.row_start[p]:self.row_start[p + 1]]
+
+
+def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
+    """The independent parts of the matrix, small ones packed together up to the largest's size.
+
+    The graph has a node per row and per column and an edge per non-zero; its weakly connected
+    components are the parts (a row with no entries, or a column in no row, is a part alone)."""
+    m, n = A.shape
+    A = sp.csr_matrix(A)
+    graph = sp.csr_matrix((np.ones(A.nnz, dtype=np.int8), A.indices + m,
+                           np.concatenate([A.indptr, np.full(n, A.indptr[-1])])), shape=(m + n, m + n))
+    count, label = connected_components(graph, directed=True, connection="weak")
+    row_label, col_label = label[:m], label[m:]
+    nnz = np.bincount(row_label, weights=np.diff(A.indptr), minlength=count)
+    size = nnz + np.bincount(col_label, minlength=count) + np.bincount(row_label, minlength=count)
+    # pack: largest first, each into the first bundle with room (first fit decreasing)
+    cap = max(float(size.max(initial=0)), float(min_nnz))
+    bundle = np.empty(count, dtype=np.int64)
+    loads: list[float] = []
+    for c in np.argsort(-size, kind="stable"):
+        for b, load in enumerate(loads):
+            if load + size[c] <= cap:
+                bundle[c] = b
+                loads[b] += size[c]
+                break
+        else:
+            bundle[c] = len(loads)
+            loads.append(float(size[c]))
+    k = len(loads)
+    col_part, row_part = bundle[col_label], bundle[row_label]
+    col_order = np.argsort(col_part, kind="stable")
+    row_order = np.argsort(row_part, kind="stable")
+    col_start = np.searchsorted(col_part[col_order], np.arange(k + 1))
+    row_start = np.searchsorted(row_part[row_order], np.arange(k + 1))
+    local_col = np.empty(n, dtype=np.int64)
+    local_col[col_order] = np.arange(n) - col_start[col_part[col_order]]
+    local_row = np.empty(m, dtype=np.int64)
+    local_row[row_order] = np.arange(m) - row_start[row_part[row_order]]
+    return Partition(col_part, row_part, k, col_order, row_order, col_start, row_start, local_col, local_row)
+
+
+class _Part:
+    """One part: its HiGHS object, its base model numbers (to undo a change) and its optimum."""
+
+    def __init__(self, p: int, cols: np.ndarray, rows: np.ndarray, lp: LP, A_csc: sp.csc_matrix):
+        self.p, self.cols, self.rows = p, cols, rows
+        self.c = lp.c[cols]
+        self.lower, self.upper = lp.lower[cols], lp.upper[cols]
+        self.row_lower, self.row_upper = lp.row_lower[rows], lp.row_upper[rows]
+        self.A = A_csc  # the part's matrix, local indices, column-wise
+        self.integer = (np.flatnonzero(lp.integrality[cols]) if lp.integrality is not None
+                        else np.zeros(0, dtype=np.int64))
+        self.h: highspy.Highs | None = None
+        self.objective = float("nan")  # the base optimum of the model the object holds
+        self.mip_objective = float("nan")  # a MIP part: the optimum with the builds free
+        self.status = Status.OPTIMAL
+        self.model_status = "Optimal"
+        self.iterations = 0
+        self.x = self.row_value = self.row_dual = self.col_dual = None
+        self.dirty = False  # changed and undone since its last run: re-run before reading ranging or basis
+
+    def settle(self) -> None:
+        """Back at the base optimum after what-ifs (warm: no iterations) so ranging and basis hold."""
+        if self.dirty and self.h is not None:
+            self.h.run()
+            self.dirty = False
+
+    def model(self, *, integer: bool) -> highspy.HighsLp:
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(self.cols), len(self.rows)
+        lp.col_cost_ = self.c
+        lp.col_lower_ = _finite(self.lower)
+        lp.col_upper_ = _finite(self.upper)
+        lp.row_lower_ = _finite(self.row_lower)
+        lp.row_upper_ = _finite(self.row_upper)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = self.A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = self.A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = self.A.data.astype(float)
+        if integer and len(self.integer):
+            kinds = np.zeros(len(self.cols), dtype=np.int64)
+            kinds[self.integer] = 1
+            lp.integrality_ = [highspy.HighsVarType(int(v)) for v in kinds]
+        return lp
+
+
+def _new(log: bool = False) -> highspy.Highs:
+    h = new_highs()
+    h.setOptionValue("output_flag", log)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("large_matrix_value", float(INF))
+    return h
+
+
+class PartSolver:
+    """Solve an LP (or a MIP with its builds then fixed) part by part, then answer what-ifs.
+
+    `solve()` solves every part; or pass `basis` (HiGHS column and row statuses of an optimum of
+    `lp`, e.g. from a whole-model session) and each part starts at that optimum. `deltas(changes)`
+    gives each change's objective change against the optimum (None where a re-solve fails)."""
+
+    def __init__(self, lp: LP, *, threads: int | None = None, time_limit_s: float | None = None,
+                 parts: Partition | None = None, log: bool = False):
+        self.lp = lp
+        self.log = log
+        self.time_limit_s = time_limit_s
+        self.workers = 1 if threads == 1 else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+        started = time.perf_counter()
+        self.partition = parts if parts is not None else partition(lp.A)
+        P = self.partition
+        # one permutation makes the matrix block diagonal; each part is then a run of columns
+        A = lp.A.tocsc()[:, P.col_order]
+        A = sp.csc_matrix((A.data, P.local_row[A.indices], A.indptr), shape=A.shape)
+        self.parts: list[_Part] = []
+        for p in range(P.count):
+            a, b = P.col_start[p], P.col_start[p + 1]
+            block = sp.csc_matrix((A.data[A.indptr[a]:A.indptr[b]], A.indices[A.indptr[a]:A.indptr[b]],
+                                   A.indptr[a:b + 1] - A.indptr[a]), shape=(len(P.rows(p)), b - a))
+            self.parts.append(_Part(p, P.cols(p), P.rows(p), lp, block))
+        self.setup_seconds = time.perf_counter() - started
+        self.mip = lp.integrality is not None and bool(np.any(lp.integrality))
+
+    # ------------------------------------------------------------------ the base solve
+
+    def solve(self) -> Solution:
+        """Solve every part (MIP parts as MIPs, then priced with their builds fixed) and put the
+        whole solution together, as HighsSession.solve + planning_tables.with_mip_duals would."""
+        started = time.perf_counter()
+        deadline = started + self.time_limit_s if self.time_limit_s is not None else None
+        for part in self.parts:
+            part.h = _new(self.log)
+            part.h.passModel(part.model(integer=True))
+        self._run_all([(part, lambda part=part: self._solve_part(part, deadline)) for part in self.parts])
+        return self._assemble(time.perf_counter() - started)
+
+    def start_from(self, col_status, row_status, x: np.ndarray) -> None:
+        """Load every part at a known optimum `x` of the whole (HiGHS column and row statuses of the
+        LP with the builds fixed, as a whole-model session gives them): no re-solve from scratch."""
+        col_status, row_status = list(col_status), list(row_status)
+        for part in self.parts:
+            part.h = _new(self.log)
+            part.h.passModel(part.model(integer=False))
+            if len(part.integer):
+                idx = part.integer.astype(np.int32)
+                built = np.round(x[part.cols[part.integer]])
+                part.h.changeColsBounds(len(idx), idx, built, built)
+            basis = highspy.HighsBasis()
+            basis.col_status = [col_status[j] for j in part.cols]
+            basis.row_status = [row_status[i] for i in part.rows]
+            basis.valid = True
+            part.h.setBasis(basis)
+        self._run_all([(part, lambda part=part: part.h.run()) for part in self.parts])
+        for part in self.parts:
+            self._record(part, mip_x=x[part.cols] if len(part.integer) else None)
+
+    def basis(self) -> highspy.HighsBasis:
+        """The whole model's optimal basis, put together from the parts (for a whole-model session:
+        ranging and alternate optima, which the command line asks for only on request)."""
+        m, n = self.lp.shape
+        cols: list = [None] * n
+        rows: list = [None] * m
+        self._settle(self.parts)
+        for part in self.parts:
+            b = part.h.getBasis()
+            for j, v in zip(part.cols, b.col_status, strict=True):
+                cols[j] = v
+            for i, v in zip(part.rows, b.row_status, strict=True):
+                rows[i] = v
+        basis = highspy.HighsBasis()
+        basis.col_status, basis.row_status, basis.valid = cols, rows, True
+        return basis
+
+    def part_columns(self, rows: np.ndarray) -> np.ndarray:
+        """For each row, how many columns its part holds: what a re-solve of it costs, roughly."""
+        return np.diff(self.partition.col_start)[self.partition.row_part[rows]]
+
+    def _solve_part(self, part: _Part, deadline: float | None) -> None:
+        h = part.h
+        if deadline is not None:
+            h.setOptionValue("time_limit", max(0.0, deadline - time.perf_counter()))
+        h.run()
+        if len(part.integer):
+            info = h.getInfo()
+            status = highs.status_from_highs(h.getModelStatus(), info.primal_solution_status == 2)
+            if status not in (Status.OPTIMAL, Status.SUBOPTIMAL):
+                self._record(part)
+                return
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            part.mip_objective = float(info.objective_function_value)
+            mip_iterations = int(info.simplex_iteration_count)
+            built = np.round(x[part.integer])
+            idx = part.integer.astype(np.int32)
+            h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8))
+            h.changeColsBounds(len(idx), idx, built, built)
+            h.run()
+            self._record(part, mip_x=x, mip_status=status)
+            part.iterations += mip_iterations
+        else:
+            self._record(part)
+
+    def _record(self, part: _Part, *, mip_x: np.ndarray | None = None, mip_status: Status | None = None) -> None:
+        h = part.h
+        info = h.getInfo()
+        ms = h.getModelStatus()
+        part.model_status = h.modelStatusToString(ms)
+        part.status = highs.status_from_highs(ms, info.primal_solution_status == 2)
+        part.iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count)
+        part.objective = float(info.objective_function_value)
+        if part.status not in (Status.OPTIMAL, Status.SUBOPTIMAL):
+            part.x = None
+            return
+        sol = h.getSolution()
+        part.x = mip_x if mip_x is not None else np.asarray(sol.col_value, dtype=float)
+        part.row_value = np.asarray(sol.row_value, dtype=float)
+        duals = sol.dual_valid and info.dual_solution_status == 2
+        part.row_dual = np.asarray(sol.row_dual, dtype=float) if duals else None
+        part.col_dual = np.asarray(sol.col_dual, dtype=float) if duals else None
+        if mip_status is not None:
+            part.status = mip_status
+        if np.isnan(part.mip_objective):
+            part.mip_objective = part.objective
+
+    _WORST = (Status.INFEASIBLE, Status.NUMERICAL_TROUBLE, Status.TIME_LIMIT_NO_PLAN, Status.SUBOPTIMAL,
+              Status.OPTIMAL)
+
+    def _assemble(self, seconds: float) -> Solution:
+        m, n = self.lp.shape
+        worst = min(self.parts, key=lambda q: self._WORST.index(q.status)) if self.parts else None
+        status = worst.status if worst is not None else Status.OPTIMAL
+        name = worst.model_status if worst is not None else "Empty"
+        iterations = sum(q.iterations for q in self.parts)
+        if status not in (Status.OPTIMAL, Status.SUBOPTIMAL):
+            return Solution(status, name, None, None, None, None, float("nan"), float("nan"), iterations, seconds, False)
+        x, row_value = np.zeros(n), np.zeros(m)
+        duals = all(q.row_dual is not None for q in self.parts)
+        row_dual, col_dual = (np.zeros(m), np.zeros(n)) if duals else (None, None)
+        for q in self.parts:
+            x[q.cols] = q.x
+            row_value[q.rows] = q.row_value
+            if duals:
+                row_dual[q.rows] = q.row_dual
+                col_dual[q.cols] = q.col_dual
+        objective = float(sum(q.mip_objective for q in self.parts))
+        priced = self.fixed_lp(x)
+        dual_obj = dual_objective(priced, row_dual, col_dual) if duals else float("nan")
+        return Solution(status, name, x, row_value, row_dual, col_dual, objective, dual_obj, iterations, seconds, False)
+
+    def fixed_lp(self, x: np.ndarray) -> LP:
+        """The LP each part object holds after the solve: the builds fixed at their optimum."""
+        if not self.mip:
+            return self.lp
+        from dataclasses import replace
+
+        fixed = np.flatnonzero(self.lp.integrality)
+        lower, upper = self.lp.lower.copy(), self.lp.upper.copy()
+        lower[fixed] = upper[fixed] = np.round(x[fixed])
+        return replace(self.lp, lower=lower, upper=upper, integrality=None)
+
+    # ------------------------------------------------------------------ ranging
+
+    def row_bound_ranges(self, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """HiGHS row-bound ranging (the values up to which each row's bound may rise and fall while
+        its dual holds) for the rows `rows` of the whole, gathered from the parts holding them."""
+        up = np.full(self.lp.shape[0], np.nan)
+        dn = np.full(self.lp.shape[0], np.nan)
+        want = np.zeros(self.partition.count, dtype=bool)
+        want[np.unique(self.partition.row_part[rows])] = True
+        self._settle([part for part in self.parts if want[part.p]])
+        for part in self.parts:
+            if not want[part.p] or part.h is None:
+                continue
+            status, rng = part.h.getRanging()
+            if status == highspy.HighsStatus.kError or not rng.valid:
+                continue
+            up[part.rows] = np.asarray(rng.row_bound_up.value_, dtype=float)
+            dn[part.rows] = np.asarray(rng.row_bound_dn.value_, dtype=float)
+        return up[rows], dn[rows]
+
+    # ------------------------------------------------------------------ what-ifs
+
+    def deltas(self, changes: list[Change]) -> np.ndarray:
+        """The objective change of each what-if (NaN where a touched part does not solve to
+        optimality), each part re-solving its share warm from where its last re-solve ended."""
+        return self._deltas(changes, mip=False)
+
+    def mip_deltas(self, changes: list[Change]) -> np.ndarray:
+        """As `deltas`, on the MIP (builds free): each touched MIP part re-solved from scratch, LP
+        parts warm. For an LP this is `deltas`."""
+        return self._deltas(changes, mip=self.mip)
+
+    def _deltas(self, changes: list[Change], *, mip: bool) -> np.ndarray:
+        P = self.partition
+        out = np.zeros(len(changes))
+        work: dict[int, list[tuple[int, Change]]] = {}
+        for k, ch in enumerate(changes):
+            touched = np.unique(np.concatenate([P.row_part[ch.rows], P.col_part[ch.cols], P.row_part[ch.coef_rows]]))
+            for p in touched:
+                work.setdefault(int(p), []).append((k, ch))
+        results: dict[int, list[tuple[int, float]]] = {}
+
+        def run(p: int) -> None:
+            results[p] = self._part_deltas(self.parts[p], work[p], mip=mip and len(self.parts[p].integer) > 0)
+
+        self._run_all([(self.parts[p], lambda p=p: run(p)) for p in work])
+        for got in results.values():
+            for k, d in got:
+                out[k] += d
+        return out
+
+    def _part_deltas(self, part: _Part, todo: list[tuple[int, Change]], *, mip: bool) -> list[tuple[int, float]]:
+        P = self.partition
+        if mip:  # the MIP of this part, builds free: a fresh object, solved from scratch each time
+            h = _new(self.log)
+            h.passModel(part.model(integer=True))
+            base = part.mip_objective
+        else:
+            h, base = part.h, part.objective
+        mine = lambda idx, of: idx[of[idx] == part.p]  # noqa: E731  (indices of this part)
+        out = []
+        for k, ch in todo:
+            r = mine(ch.rows, P.row_part)
+            c = mine(ch.cols, P.col_part)
+            e = np.flatnonzero(P.row_part[ch.coef_rows] == part.p)
+            lr, lc = P.local_row[r].astype(np.int32), P.local_col[c].astype(np.int32)
+            sel_r = np.isin(ch.rows, r)
+            sel_c = np.isin(ch.cols, c)
+            if len(lr):
+                h.changeRowsBounds(len(lr), lr, _finite(ch.row_lower[sel_r]), _finite(ch.row_upper[sel_r]))
+            if len(lc):
+                h.changeColsBounds(len(lc), lc, _finite(ch.col_lower[sel_c]), _finite(ch.col_upper[sel_c]))
+            er = P.local_row[ch.coef_rows[e]]
+            ec = P.local_col[ch.coef_cols[e]]
+            for i, j, v in zip(er, ec, ch.coef_values[e], strict=True):
+                h.changeCoeff(int(i), int(j), float(v))
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            out.append((k, h.getInfo().objective_function_value - base if ok else float("nan")))
+            # undo: the part holds its base model again (the next run starts from this basis)
+            if len(lr):
+                h.changeRowsBounds(len(lr), lr, _finite(part.row_lower[lr]), _finite(part.row_upper[lr]))
+            if len(lc):
+                lower, upper = self._held_bounds(part, lc, mip)
+                h.changeColsBounds(len(lc), lc, lower, upper)
+            for i, j in zip(er, ec, strict=True):
+                h.changeCoeff(int(i), int(j), float(_entry(part.A, int(i), int(j))))
+        if not mip:
+            part.dirty = True
+        return out
+
+    def _held_bounds(self, part: _Part, lc: np.ndarray, mip: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The column bounds the part's object holds at its base: with builds fixed after a MIP solve."""
+        lower, upper = part.lower[lc].copy(), part.upper[lc].copy()
+        if not mip and len(part.integer) and part.x is not None:
+            fixed = np.isin(lc, part.integer)
+            lower[fixed] = upper[fixed] = np.round(part.x[lc[fixed]])
+        return _finite(lower), _finite(upper)
+
+    # ------------------------------------------------------------------ threads
+
+    def _settle(self, parts: list[_Part]) -> None:
+        self._run_all([(part, part.settle) for part in parts if part.dirty])
+
+    def _run_all(self, tasks: list) -> None:
+        """Run each part's task; parts on up to `workers` threads, largest parts first."""
+        tasks = sorted(tasks, key=lambda t: -t[0].A.nnz - len(t[0].cols))
+        if not tasks:
+            return
+        # always on pool threads, even one: HiGHS sizes a scheduler per calling thread at its first
+        # run, and the main thread's may already be sized by a whole-model session (threads=None)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(tasks)))) as pool:
+            for future in [pool.submit(fn) for _, fn in tasks]:
+                future.result()
+
+
+def _each(values, like: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(np.asarray(values, dtype=float), like.shape).copy()
+
+
+def _entry(A: sp.csc_matrix, i: int, j: int) -> float:
+    seg = slice(A.indptr[j], A.indptr[j + 1])
+    hit = np.flatnonzero(A.indices[seg] == i)
+    return float(A.data[seg][hit[0]]) if len(hit) else 0.0
+
+
+def _finite(values) -> np.ndarray:
+    out = np.asarray(values, dtype=float).copy()
+    out[np.isposinf(out)] = INF
+    out[np.isneginf(out)] = -INF
+    return out
+
+
+@dataclass
+class Arrays:
+    """An LP as bare arrays (min c'x, row_lower <= A x <= row_upper, lower <= x <= upper): what
+    PartSolver needs of an `LP`, for LPs built outside the formulation (content tracing)."""
+
+    c: np.ndarray
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    integrality: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+
+def solve_arrays(lp: Arrays, *, threads: int | None = None) -> np.ndarray | None:
+    """x of an optimum of `lp`, solved part by part; None unless every part solves to optimality."""
+    sol = PartSolver(lp, threads=threads).solve()  # type: ignore[arg-type]
+    return sol.x if sol.status == Status.OPTIMAL else None

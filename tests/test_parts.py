@@ -1,0 +1,146 @@
+"""The LP solved part by part (model/solve/parts.py) is the LP solved whole.
+
+Checked against whole-model HiGHS solves of the same LP (the reference): the optimum, every
+what-if's objective change (row bounds, matrix entries, column bounds, a change across many
+parts), the MIP what-ifs (builds free) and the ranging. The partition itself is checked on the
+matrix: no non-zero links two parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.data import load_workbook
+from model.formulation.lp import build_lp
+from model.planning_tables import fixed_builds
+from model.solve.highs import HighsSession
+from model.solve.marginals import balance_ranges
+from model.solve.parts import Change, PartSolver, partition
+
+BASE = Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"
+
+
+@pytest.fixture(scope="module")
+def base():
+    lp = build_lp(load_workbook(BASE))
+    solver = PartSolver(lp)
+    sol = solver.solve()
+    return lp, solver, sol
+
+
+def whole(lp):
+    """The reference: the whole LP (or MIP) solved by one fresh HiGHS object."""
+    return HighsSession().solve(lp)
+
+
+def test_no_nonzero_links_two_parts(base):
+    lp, solver, _ = base
+    P = solver.partition
+    A = lp.A.tocoo()
+    assert P.count > 1, "the base case falls apart into independent parts"
+    assert np.array_equal(P.row_part[A.row], P.col_part[A.col])
+    # every row and column is in exactly one part, and the local positions invert the order
+    assert sorted(np.concatenate([P.cols(p) for p in range(P.count)])) == list(range(lp.shape[1]))
+    assert sorted(np.concatenate([P.rows(p) for p in range(P.count)])) == list(range(lp.shape[0]))
+    for p in range(P.count):
+        assert np.array_equal(P.local_col[P.cols(p)], np.arange(len(P.cols(p))))
+
+
+def test_partition_of_a_connected_matrix_is_one_part():
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]))
+    assert partition(A, min_nnz=0).count == 1
+    B = sp.csr_matrix(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]))
+    assert partition(B, min_nnz=0).count == 2
+
+
+def test_optimum_equals_the_whole_solve(base):
+    lp, _, sol = base
+    ref = whole(lp)
+    assert sol.status == ref.status
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-9)
+    # the parts' plan is feasible for the whole LP (checked on the matrix, not by the solver)
+    fixed = fixed_builds(lp, sol)
+    act = lp.A @ sol.x
+    scale = 1 + np.abs(act).max()
+    assert np.all(act >= fixed.row_lower - 1e-7 * scale) and np.all(act <= fixed.row_upper + 1e-7 * scale)
+    assert np.all(sol.x >= lp.lower - 1e-9) and np.all(sol.x <= lp.upper + 1e-9)
+    assert float(lp.c @ sol.x) == pytest.approx(sol.objective, rel=1e-9)
+    # strong duality on the LP with the builds fixed
+    assert sol.dual_objective == pytest.approx(sol.objective, rel=1e-7)
+
+
+def _whole_delta(lp, change: Change, base_objective: float) -> float:
+    lower, upper = lp.lower.copy(), lp.upper.copy()
+    row_lower, row_upper = lp.row_lower.copy(), lp.row_upper.copy()
+    row_lower[change.rows], row_upper[change.rows] = change.row_lower, change.row_upper
+    lower[change.cols], upper[change.cols] = change.col_lower, change.col_upper
+    A = lp.A.copy().tolil()
+    for i, j, v in zip(change.coef_rows, change.coef_cols, change.coef_values, strict=True):
+        A[i, j] = v
+    changed = replace(lp, lower=lower, upper=upper, row_lower=row_lower, row_upper=row_upper, A=A.tocsr())
+    return whole(changed).objective - base_objective
+
+
+def test_what_ifs_equal_whole_re_solves(base):
+    lp, solver, sol = base
+    fixed = fixed_builds(lp, sol)
+    rng = np.random.default_rng(7)
+    bal = lp.rows("balance")
+    picks = rng.choice(np.arange(bal.start, bal.stop), 6, replace=False)
+    changes = [Change.row_bounds(i, fixed.row_lower[i] + 1, fixed.row_upper[i] + 1) for i in picks]
+    cap = lp.rows("china_cap")
+    r = cap.start + int(np.flatnonzero(np.diff(lp.A.indptr)[cap.start:cap.stop])[0])
+    seg = slice(lp.A.indptr[r], lp.A.indptr[r + 1])
+    changes.append(Change.coefficients(np.full(seg.stop - seg.start, r), lp.A.indices[seg], lp.A.data[seg] - 0.05))
+    capr = lp.rows("capacity")
+    changes.append(Change.row_bounds(capr.start + 3, -np.inf, fixed.row_upper[capr.start + 3] * 0.5))
+    flows = lp.cols("flow")
+    changes.append(Change.col_bounds(flows.start + np.arange(0, 400, 7), 0.0, 0.0))  # many parts at once
+    idx = np.arange(cap.start, cap.stop)
+    changes.append(Change.row_bounds(idx, fixed.row_lower[idx], np.full(len(idx), np.inf)))
+    got = solver.deltas(changes)
+    want = [_whole_delta(fixed, ch, sol.objective) for ch in changes]
+    assert got == pytest.approx(want, rel=1e-7, abs=1e-3)
+    # the parts are back at the base: the same what-ifs again give the same answers
+    assert solver.deltas(changes[:3]) == pytest.approx(got[:3], rel=1e-9, abs=1e-3)
+
+
+def test_mip_what_ifs_free_the_builds(base):
+    lp, solver, sol = base
+    assert lp.integrality is not None and lp.integrality.any(), "the base case builds projects (a MIP)"
+    cap = lp.rows("china_cap")
+    idx = np.arange(cap.start, cap.stop)
+    lift = Change.row_bounds(idx, lp.row_lower[idx], np.full(len(idx), np.inf))
+    builds = lp.cols("build")
+    forbid = Change.col_bounds(np.arange(builds.start, builds.stop), 0.0, 0.0)
+    got = solver.mip_deltas([lift, forbid])
+    want = [_whole_delta(lp, ch, whole(lp).objective) for ch in (lift, forbid)]
+    assert got == pytest.approx(want, rel=1e-6, abs=1e-2)
+
+
+def test_started_at_a_whole_model_optimum_answers_the_same(base):
+    lp, solver, sol = base
+    session = HighsSession()
+    fixed = fixed_builds(lp, sol)
+    ref = session.solve(fixed)
+    other = PartSolver(lp, threads=1)  # one thread: the same answers
+    basis = session.h.getBasis()
+    other.start_from(basis.col_status, basis.row_status, sol.x)
+    bal = lp.rows("balance")
+    # ranging from the parts equals the whole model's ranging at the same basis (read before any
+    # what-if: a re-solve may end at another optimal basis of a degenerate optimum, ranged differently)
+    up, dn = balance_ranges(other, fixed)
+    _, rng = session.h.getRanging()
+    b = fixed.row_lower[bal]
+    assert up == pytest.approx(np.asarray(rng.row_bound_up.value_)[bal] - b, rel=1e-9, abs=1e-6)
+    assert dn == pytest.approx(b - np.asarray(rng.row_bound_dn.value_)[bal], rel=1e-9, abs=1e-6)
+    changes = [Change.row_bounds(i, fixed.row_lower[i] - 1, fixed.row_upper[i] - 1)
+               for i in range(bal.start, bal.start + 40, 5)]
+    assert other.deltas(changes) == pytest.approx(solver.deltas(changes), rel=1e-9, abs=1e-3)
+    assert ref.objective == pytest.approx(sol.objective, rel=1e-9)
