@@ -161,6 +161,26 @@ def _any_cell(ref: str, style: str, number_style: str, value: Any) -> str:
     return f'<c r="{ref}"{number_style}><v>{value!r}</v></c>'
 
 
+def _number_texts(values: pd.Series, kind: str) -> tuple[list[str], list[bool] | None]:
+    """Each number as the shortest text that reads back the same (`repr`), and which are finite
+    (None: all). A column's repeated values (zeros, unit costs, a batch's scenarios) are spelled
+    once: `repr` of a float is the cost of a number cell, a dict look-up a fifth of it."""
+    if kind != "f":
+        return list(map(str, values.to_numpy().tolist())), None
+    array = values.to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(array)
+    present = None
+    if not finite.all():
+        present = finite.tolist()
+        array = np.where(finite, array, 0.0)  # no cell there; 0.0 keeps the look-up table small
+    v = array.tolist()
+    if len(v) > 64 and not (np.signbit(array) & (array == 0)).any():  # -0.0 == 0.0 as a dict key
+        distinct = dict.fromkeys(v)
+        if 2 * len(distinct) <= len(v):
+            return list(map({x: repr(x) for x in distinct}.__getitem__, v)), present
+    return list(map(repr, v)), present
+
+
 def row_numbers(first_row: int, n: int) -> list[str]:
     """The 1-based row numbers of `n` rows from 0-based `first_row`, as text (shared by columns)."""
     return list(map(str, range(first_row + 1, first_row + 1 + n)))
@@ -176,16 +196,12 @@ def render_column(values: pd.Series, col: int, rows: list[str], style: str,
     kind = values.dtype.kind
     has_na = kind in "iub" and bool(values.isna().any())  # nullable Int64/boolean with NA
     if kind == "f" or (kind in "iu" and not has_na):
-        array = values.to_numpy(dtype=float, na_value=np.nan) if kind == "f" else values.to_numpy()
-        finite = kind != "f" or bool(np.isfinite(array).all())
-        v = array.tolist()  # plain floats and ints: repr is the shortest text that reads back the same
-        if number_styles is None and finite:
-            return [f'<c r="{letter}{r}"{style}><v>{x!r}</v></c>' for r, x in zip(rows, v, strict=True)]
-        if number_styles is None:  # x - x == 0 fails for NaN and +-inf only: those are no cell
-            return [f'<c r="{letter}{r}"{style}><v>{x!r}</v></c>' if x - x == 0 else ""
-                    for r, x in zip(rows, v, strict=True)]
-        return [f'<c r="{letter}{r}"{s}><v>{x!r}</v></c>' if x - x == 0 else ""
-                for r, s, x in zip(rows, number_styles, v, strict=True)]
+        texts, present = _number_texts(values, kind)
+        styles = number_styles if number_styles is not None else [style] * len(rows)
+        if present is None:
+            return [f'<c r="{letter}{r}"{s}><v>{t}</v></c>' for r, s, t in zip(rows, styles, texts, strict=True)]
+        return [f'<c r="{letter}{r}"{s}><v>{t}</v></c>' if ok else ""
+                for r, s, t, ok in zip(rows, styles, texts, present, strict=True)]
     if kind == "b" and not has_na:
         true, false = f'{style} t="b"><v>1</v></c>', f'{style} t="b"><v>0</v></c>'
         return [f'<c r="{letter}{r}"{true if x else false}'
