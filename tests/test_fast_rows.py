@@ -248,7 +248,11 @@ def test_hostile_text_and_numbers_equal_the_per_cell_path(both):
     sens = pd.DataFrame({"measure": ["China cap", "capacity", "China cap", "share maximum"],
                          "period": [2026, 2026, 2027, 2028], "value": [0.3, 1200.0, math.nan, -0.0],
                          "level": [0.25, 1000.0, 0.5, 1e-300]})
-    tables = {"Hostile": table, "Summary": summary, "Sensitivity": sens, "Empty": table.iloc[:0]}
+    repeated = [0.0, 1.5, 0.1 + 0.2, math.nan, 640000.0, 1e-300] * 50  # spelled once per value
+    signed = repeated[:-1] + [-0.0]  # -0.0 equals 0.0 as a dict key: its sign must survive
+    many = pd.DataFrame({"repeated": repeated, "signed": signed, "count": list(range(300))})
+    tables = {"Hostile": table, "Summary": summary, "Sensitivity": sens, "Empty": table.iloc[:0],
+              "Repeated": many}
     fast, slow = both(lambda p: write_batch(tables, p))
     assert_same_workbook(fast, slow)
     wb = openpyxl.load_workbook(fast)
@@ -274,6 +278,8 @@ def test_hostile_text_and_numbers_equal_the_per_cell_path(both):
     assert ws.cell(2, col["binding"]).value is True and ws.cell(2, col["binding"]).data_type == "b"
     assert all(ws.cell(i, col["all_missing"]).value is None for i in range(2, 22))
     assert_exact_numbers(fast, "Hostile", table)
+    assert_exact_numbers(fast, "Repeated", many)
+    assert math.copysign(1, wb["Repeated"]["B301"].value) == -1 and wb["Repeated"]["A5"].value is None
     with zipfile.ZipFile(fast) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in xml  # no formula anywhere
@@ -283,3 +289,16 @@ def test_hostile_text_and_numbers_equal_the_per_cell_path(both):
     assert values == [(0.3, "0.0%"), (1200.0, NUMBER_FORMATS["number"]), (None, "General"), (-0.0, "0.0%")]
     summary_formats = [c.number_format for c in wb["Summary"]["B"][1:3]]
     assert summary_formats == [NUMBER_FORMATS["money"], NUMBER_FORMATS["integer"]]
+
+
+def test_shown_width_sizes_text_numbers_and_flags():
+    from model.io.writer import _shown_width
+
+    assert _shown_width(pd.Series(["ab", None, "abcdef"], dtype="str"), "@") == 6
+    assert _shown_width(pd.Series(["ab", None, 12345678, True], dtype=object), "@") == 8  # str() of each
+    assert _shown_width(pd.Series([None, math.nan], dtype=object), "@") == 0
+    assert _shown_width(pd.Series([True, True]), "General") == 4
+    assert _shown_width(pd.Series([True, False]), "General") == 5
+    assert _shown_width(pd.Series([1234.5, math.nan, -2.0]), "#,##0.00") == len("1,234.50") + 2
+    assert _shown_width(pd.Series([0.256]), "0.0%") == len("25.6%") + 1
+    assert _shown_width(pd.Series([3, 12345], dtype="Int64"), "#,##0") == len("12,345") + 1
