@@ -302,3 +302,30 @@ def test_shown_width_sizes_text_numbers_and_flags():
     assert _shown_width(pd.Series([1234.5, math.nan, -2.0]), "#,##0.00") == len("1,234.50") + 2
     assert _shown_width(pd.Series([0.256]), "0.0%") == len("25.6%") + 1
     assert _shown_width(pd.Series([3, 12345], dtype="Int64"), "#,##0") == len("12,345") + 1
+
+
+def test_row_blocks_keep_xlsxwriter_bookkeeping(tmp_path):
+    """A block flushes the row XlsxWriter holds, sets the dimension, and closes its rows to
+    later writes (XlsxWriter would emit them twice); a block over written rows is refused."""
+    import xlsxwriter
+
+    from model.io.rows_xml import RowBlockSheet, render_column, row_numbers
+
+    path = tmp_path / "block.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("S", worksheet_class=RowBlockSheet)
+    ws.write_row(2, 1, ["a", "b"])
+    ws.write_cell_columns(3, [[""] * 3, render_column(pd.Series([1.5, math.nan, 3.0]), 1, row_numbers(3, 3), ""),
+                              render_column(pd.Series(["x", "", None], dtype=object), 2, row_numbers(3, 3), "")])
+    assert ws.write_number(5, 1, 9.0) != 0  # inside the block: refused, not written twice
+    with pytest.raises(RuntimeError):
+        ws.write_cell_columns(4, [["<c/>"]])
+    assert ws.write_string(7, 0, "after") == 0
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert '<dimension ref="A3:C8"/>' in xml
+    assert re.findall(r'<row r="(\d+)"', xml) == ["3", "4", "6", "8"]  # row 5 has no cell: no row
+    rows = list(openpyxl.load_workbook(path)["S"].iter_rows(min_row=3, values_only=True))
+    assert rows == [(None, "a", "b"), (None, 1.5, "x"), (None, None, None), (None, 3.0, None), (None,) * 3,
+                    ("after", None, None)]
