@@ -4,9 +4,11 @@ times faster (benchmarks/README.md) and with memory that does not grow with the 
 
 Chosen by measurement: openpyxl builds every cell as a Python object and serialises them at save;
 XlsxWriter streams each row to disk as it is written. Rows are therefore written strictly in
-order, top to bottom, one sheet after another. Column formats come from the declarations in
-model/schema.py; only row-dependent formats (Summary values, Sensitivity shares) are per cell.
-Text is always written as text: `strings_to_formulas` and `strings_to_urls` are off.
+order, top to bottom, one sheet after another. A table's data rows skip XlsxWriter's per-cell
+dispatch: they are rendered a column at a time as row XML into its row stream (rows_xml.py,
+~10x cheaper a cell). Column formats come from the declarations in model/schema.py; only
+row-dependent formats (Summary values, Sensitivity shares) are per cell. Text is always written
+as text: `strings_to_formulas` and `strings_to_urls` are off, and row XML never holds a formula.
 
 Tables longer than an Excel sheet (`--detail full` on a very large workbook) go to Parquet beside
 the plan; the sheet then says where.
