@@ -69,10 +69,22 @@ def column_formats(table: pd.DataFrame, spec: OutputSheet | None) -> list[str]:
 
 def _shown_width(values: pd.Series, fmt: str) -> int:
     """About how many characters the widest value of a column shows with `fmt` (no ### at this width)."""
-    if values.dtype == object or values.dtype == bool or str(values.dtype) in ("str", "string"):
-        texts = values.dropna().map(str)
-        return int(texts.str.len().max()) if len(texts) else 0
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    if values.dtype == bool:  # shown as TRUE / FALSE; sized as str() spells them
+        return 0 if not len(values) else 5 if not values.all() else 4
+    if isinstance(values.dtype, pd.StringDtype):  # lengths computed by the string array itself
+        widest = values.str.len().max()
+        return 0 if pd.isna(widest) else int(widest)
+    if values.dtype == object:
+        # str() of each value only where the column is not all text: the widest of a large text
+        # column is a C-level max over lengths, not a pandas map per value
+        texts = values.dropna().tolist()
+        if pd.api.types.infer_dtype(texts, skipna=False) != "string":
+            texts = list(map(str, texts))
+        return max(map(len, texts), default=0)
+    if values.dtype.kind in "fiu":
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     v = v[np.isfinite(v)]
     if not len(v):
         return 0
