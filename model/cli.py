@@ -108,10 +108,10 @@ class Commands(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
-        commands = self.commands
+        lazy = self.commands if isinstance(self.commands, LazyCommands) else None
         for name in self.list_commands(ctx):
-            if isinstance(commands, LazyCommands) and name not in commands.loaded and name in commands.table:
-                rows.append((name, commands.table[name][1]))  # listed without importing it
+            if lazy is not None and name not in lazy.loaded and name in lazy.table:
+                rows.append((name, lazy.table[name][1]))  # listed without importing it
                 continue
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
