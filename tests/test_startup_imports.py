@@ -103,7 +103,7 @@ def test_solve_of_the_base_case_writes_its_plan_without_heavy_modules(solved):
 
 
 @pytest.mark.xfail(strict=True, reason="ChinaContent tracing (content_tables.trace_clean) solves its LP "
-                   "with scipy.optimize.linprog; dropping it needs highspy there (a numbers change)")
+                   "with scipy.optimize.linprog; dropping it means calling highspy there, outside this change")
 def test_solve_of_the_base_case_needs_no_scipy_optimize(solved):
     modules, _, _ = solved
     assert sorted(m for m in TRACING if m in modules) == []
