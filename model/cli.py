@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 import click
@@ -27,13 +29,90 @@ def summary(command: click.Command) -> str:
     return " ".join(first.split())
 
 
+# The commands that live with their feature, imported only when one runs or its --help is shown:
+# `sourcing solve` never pays for the batch, hedge or watch modules (issue 10: start-up counts).
+# name -> ("module:attr", the summary `sourcing --help` lists). tests/test_startup_imports.py
+# checks each summary is the command's own, and that every feature command is in this table.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "batch": ("model.batch.commands:batch",
+              "Solve base and every scenario of the Scenarios sheet; compare them."),
+    "frontier": ("model.batch.commands:frontier",
+                 "The cost of de-risking: the objective as each China cap tightens to 0."),
+    "hedge": ("model.batch.hedge:hedge",
+              "The hedged plan: one first stage (first-period flows and stocks, every project build) "
+              "that holds up across base and every scenario; reports its value and the EVPI."),
+    "montecarlo": ("model.batch.commands:montecarlo",
+                   "Uncertain capacities, costs, cut-offs: P5/P50/P95 of the objective."),
+    "stress": ("model.batch.commands:stress",
+               "Outage screening: remove each supplier (and route) in turn; rank by objective."),
+    "template": ("model.report.commands:template",
+                 "Write an input workbook to fill in (README, example rows, code lists)."),
+    "watch": ("model.report.commands:watch",
+              "Solve, then solve again on every save of WORKBOOK (headline figures)."),
+}
+
+
+def import_command(target: str) -> click.Command:
+    """The command object named by "module:attr"."""
+    module, _, attr = target.partition(":")
+    command = getattr(importlib.import_module(module), attr)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """click.Group.commands whose entries from `table` are imported on first lookup.
+
+    click's Group reads `commands` only by key (get_command), by iteration (list_commands, "did
+    you mean"), and writes it in add_command, so listing names never imports a feature module and
+    `main.commands[name]` still gives the command (imported then)."""
+
+    def __init__(self, table: dict[str, tuple[str, str]],
+                 register: Callable[[click.Command, str], None]) -> None:
+        self.table = table
+        self.register = register  # the group's add_command: every command gets the same help additions
+        self.loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded:
+            if name not in self.table:
+                raise KeyError(name)
+            self.register(import_command(self.table[name][0]), name)
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self.loaded and name not in self.table:
+            raise KeyError(name)
+        self.loaded.pop(name, None)
+        self.table = {k: v for k, v in self.table.items() if k != name}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self.loaded, *self.table]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self.loaded, *self.table]))
+
+
 class Commands(click.Group):
-    """The `sourcing` group: lists every command's description in full, and gives every command,
-    including those registered by feature modules, the exit codes in its --help."""
+    """The `sourcing` group: lists every command's description in full, gives every command,
+    including those registered by feature modules, the exit codes in its --help, and imports a
+    feature command only when it runs or its --help is shown (LAZY_COMMANDS)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(LAZY_COMMANDS, self.add_command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
+        lazy = self.commands if isinstance(self.commands, LazyCommands) else None
         for name in self.list_commands(ctx):
+            if lazy is not None and name not in lazy.loaded and name in lazy.table:
+                rows.append((name, lazy.table[name][1]))  # listed without importing it
+                continue
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, summary(command)))
@@ -183,17 +262,6 @@ def scenario_failures(data) -> list[str]:
             out.extend(f"scenario '{name}' would fail in a batch: {p}" for p in exc.problems)
     return out
 
-
-def _register_commands() -> None:
-    """Commands that live with their feature: what-if batches and analyst tools."""
-    from model.batch.commands import COMMANDS as batch_commands
-    from model.report.commands import COMMANDS as report_commands
-
-    for command in (*batch_commands, *report_commands):
-        main.add_command(command)
-
-
-_register_commands()
 
 if __name__ == "__main__":
     main()

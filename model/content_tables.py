@@ -25,7 +25,6 @@ import math
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from model.formulation import families
 from model.formulation.content import clean_flows, input_pattern, rule_pattern
@@ -50,6 +49,8 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(flows))
     if not len(fc):
         return out
+    from scipy.optimize import linprog  # 0.4 s of imports: only for a plan with flows to trace
+
     _, rows, cols, recipe = ix.structural("content.trace_inputs", lambda: input_pattern(flows, recipes, fc))
     n_in = int(rows.max()) + 1 if len(rows) else 0
     vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
-
 
 def closest(value: object, known: Iterable[object]) -> str | None:
     """The known code or name nearest to `value`, or None when nothing is close.
@@ -26,6 +23,9 @@ def closest(value: object, known: Iterable[object]) -> str | None:
     candidates = sorted({str(k) for k in known} - {text})
     if not candidates or not text:
         return None
+    from rapidfuzz import process  # only when a value is unknown: a valid workbook never loads it
+    from rapidfuzz.distance import DamerauLevenshtein
+
     folded = text.casefold()
     cutoff = max(1, len(text) // 3)
     found = process.extract(folded, candidates, scorer=DamerauLevenshtein.distance, processor=str.casefold,

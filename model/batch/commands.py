@@ -11,14 +11,17 @@ import sys
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from model.cli_support import guarded, say
 from model.status import EXIT_CODES_HELP
 
-COMMANDS: list = []
+if TYPE_CHECKING:
+    import pandas as pd
+
+COMMANDS: list = []  # each is also listed in model/cli.py LAZY_COMMANDS (imported on use)
 
 DEFAULT_INPUT = Path("inputs/base_case.xlsx")
 EXIT_INTERRUPTED = 130
@@ -617,7 +620,3 @@ def montecarlo(
 
 
 COMMANDS.append(montecarlo)
-
-from model.batch.hedge import hedge as _hedge  # noqa: E402  (issue 12)
-
-COMMANDS.append(_hedge)

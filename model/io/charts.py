@@ -8,11 +8,12 @@ sheet (to the right of the charts), so the chart data are real cells an analyst 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.chart.shapes import GraphicalProperties
-from openpyxl.styles import Font
+
+if TYPE_CHECKING:  # openpyxl only where an openpyxl workbook gets its charts
+    from openpyxl import Workbook
 
 TOP_SOURCES = 3  # per commodity: a source among the top 3 of any commodity is its own series
 MAX_SERIES = 24  # at most this many named series; the rest are "Other"
@@ -22,6 +23,10 @@ DATA_COL = 14  # column N: the chart data start here (charts sit in A..M)
 
 def add_charts(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """Add the Charts sheet (second in the workbook) when the plan has anything to chart."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.chart.shapes import GraphicalProperties
+    from openpyxl.styles import Font
+
     supply = supply_by_source(tables.get("Shares"))
     china = china_vs_cap(tables.get("ChinaShare"))
     if supply is None and china is None:
@@ -126,6 +131,8 @@ def china_vs_cap(china: pd.DataFrame | None) -> list[tuple[str, pd.DataFrame]] |
 
 def _write_block(ws, row: int, title: str, frame: pd.DataFrame) -> tuple[int, int]:
     """Write `frame` with a title line at (row, DATA_COL); return (header row, last row)."""
+    from openpyxl.styles import Font
+
     ws.cell(row=row, column=DATA_COL, value=title).font = Font(bold=True)
     top = row + 1
     for j, name in enumerate(frame.columns):

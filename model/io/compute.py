@@ -19,7 +19,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import unescape
 
 from lxml import etree
 
@@ -88,6 +87,8 @@ _THREE_D = re.compile(r"[\w.' ]+:[\w.' ]+!")  # a reference across a range of sh
 
 
 def _unescape(text: str) -> str:
+    from xml.sax.saxutils import unescape  # it imports urllib.request, http and ssl
+
     return unescape(text, {"&apos;": "'", "&quot;": '"'})
 
 

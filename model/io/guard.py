@@ -25,7 +25,10 @@ Limits (README "What happens when"; the constants below are the documented value
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import stat
+import sys
 import zipfile
 from pathlib import Path
 
@@ -46,10 +49,16 @@ _CHUNK = 1 << 20
 
 
 def require_defusedxml() -> None:
-    """Refuse to read any workbook unless openpyxl parses XML through defusedxml."""
-    import openpyxl.xml
+    """Refuse to read any workbook unless openpyxl parses XML through defusedxml.
 
-    if openpyxl.xml.DEFUSEDXML is not True:
+    Asked without importing openpyxl (0.1 s) when nothing has yet: openpyxl.xml decides at import
+    by the same two conditions (defusedxml importable, OPENPYXL_DEFUSEDXML unset or "True")."""
+    if "openpyxl.xml" in sys.modules:
+        active = sys.modules["openpyxl.xml"].DEFUSEDXML
+    else:
+        active = (importlib.util.find_spec("defusedxml") is not None
+                  and os.environ.get("OPENPYXL_DEFUSEDXML", "True") == "True")
+    if active is not True:
         raise InputError("refusing to read workbooks: the XML safety package defusedxml is not active in "
                          "openpyxl (install defusedxml into this Python environment)")
 

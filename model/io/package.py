@@ -9,14 +9,18 @@ refused any part the reader parses that declares an entity or a DTD.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from lxml import etree
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
+# openpyxl.utils.datetime's epochs (its from_excel takes them), stated here so that reading a
+# workbook without date cells never imports openpyxl (tests/test_startup_imports.py compares them).
+CALENDAR_WINDOWS_1900 = datetime.datetime(1899, 12, 30)
+CALENDAR_MAC_1904 = datetime.datetime(1904, 1, 1)
 
 STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 WORKBOOK_PART = "xl/workbook.xml"
@@ -225,6 +229,10 @@ def _date_styles(root: Any) -> tuple[frozenset[int], frozenset[int]]:
                     xfs.append(int(xf.get("numFmtId", "0")))
                 except ValueError:
                     xfs.append(0)
+    if all(fmt_id == 0 and fmt_id not in custom for fmt_id in xfs):
+        return frozenset(), frozenset()  # every style General (script-written workbooks): no date
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
     dates, deltas = set(), set()
     for index, fmt_id in enumerate(xfs):
         code = custom.get(fmt_id, BUILTIN_FORMATS.get(fmt_id))

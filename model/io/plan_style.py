@@ -7,19 +7,20 @@ Everything here reads the tables; nothing rewrites them. `write_plan` stays one 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Font, PatternFill
 
 from model.formulation.families import FAMILIES, PERCENT_FAMILIES
 from model.io.writer import OVERVIEW_ROWS
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS
 
-AT_CAP = PatternFill("solid", fgColor="F8CBAD")  # orange: a China share at its cap
-SHORT = PatternFill("solid", fgColor="FF9999")  # red: unmet demand
-FULL = PatternFill("solid", fgColor="FFE699")  # yellow: capacity used up
+if TYPE_CHECKING:  # openpyxl only in the functions that decorate an openpyxl workbook
+    from openpyxl import Workbook
+
+AT_CAP = "F8CBAD"  # orange: a China share at its cap
+SHORT = "FF9999"  # red: unmet demand
+FULL = "FFE699"  # yellow: capacity used up
 
 
 PERCENT_MEASURES = tuple(FAMILIES[f].label for f in PERCENT_FAMILIES)  # rows whose value is a share
@@ -47,6 +48,8 @@ HEADLINES = (  # (label, Summary metric, format) on the Overview, in bn of the c
 
 def headline(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """The Overview's first rows: what the plan costs, what the caps cost, what is short."""
+    from openpyxl.styles import Font
+
     if "Overview" not in wb.sheetnames or "Summary" not in tables:
         return
     ws = wb["Overview"]
@@ -73,6 +76,9 @@ def headline(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
 
 def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """Conditional formatting that survives edits: rules on columns, not static fills."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import PatternFill
+
     rules = {
         "ChinaShare": ("binding", "=${col}2=TRUE", AT_CAP),
         "ChinaContent": ("binding", "=${col}2=TRUE", AT_CAP),
@@ -91,7 +97,8 @@ def highlight(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
         first = OVERVIEW_ROWS + 2 if sheet == "Overview" else 2
         rng = f"A{first}:{last}{len(table) + first - 1}"
         formula = formula.replace("{col}", letter).replace("{first}", str(first))
-        wb[sheet].conditional_formatting.add(rng, FormulaRule(formula=[formula], fill=fill))
+        wb[sheet].conditional_formatting.add(
+            rng, FormulaRule(formula=[formula], fill=PatternFill("solid", fgColor=fill)))
 
 
 def _letter(table: pd.DataFrame, column: str) -> str:
@@ -102,6 +109,8 @@ def _letter(table: pd.DataFrame, column: str) -> str:
 
 def add_readme(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     """A last sheet that explains every sheet and column of this output (from the declarations)."""
+    from openpyxl.styles import Font
+
     ws = wb.create_sheet("README")
     ws.append(["sheet", "column", "meaning", "unit"])
     for cell in ws[1]:

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from openpyxl.utils import range_boundaries
 
 from model.errors import InputError, Problem
 from model.io import guard
@@ -284,6 +283,8 @@ def _read_data(stream: SheetStream, rows: Any, searched: list, spec: Sheet, entr
 def _check_merges(merges: list[str], spec: Sheet, table: RawTable, positions: dict[int, str],
                   problems: list[Problem]) -> None:
     """A contract cell under a merge (not its top-left) has no value of its own: name the range once."""
+    from openpyxl.utils import range_boundaries
+
     order = sorted((row, i) for i, row in enumerate(table.rows))
     keys = [row for row, _ in order]
     found: list[tuple[int, int, Problem]] = []

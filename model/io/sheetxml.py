@@ -12,9 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.formula.translate import Translator
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-
 from model.io.package import Package, iterparse, local, refuse_dtd, rich_text
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -204,6 +201,8 @@ class SheetStream:
         elif kind == "e":
             value = ErrorCell(vtext)
         elif kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
             try:
                 value = from_ISO8601(vtext)
             except (ValueError, TypeError):
@@ -234,6 +233,8 @@ class SheetStream:
             if ftext:
                 shared[si] = (ftext, ref)
             elif si in shared:
+                from openpyxl.formula.translate import Translator
+
                 master, origin = shared[si]
                 try:
                     ftext = Translator("=" + master, origin).translate_formula(ref)[1:]
@@ -261,6 +262,8 @@ def _number(text: str) -> Any:
 
 
 def _as_date(value: float, epoch: Any, delta: bool) -> Any:
+    from openpyxl.utils.datetime import from_excel
+
     try:
         return from_excel(value, epoch, timedelta=delta)
     except (ValueError, OverflowError, TypeError):

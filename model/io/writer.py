@@ -8,23 +8,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from model.formulation.families import FAMILIES, PERCENT_FAMILIES
 from model.io.atomic import write_atomically
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet, batch_column
 
+if TYPE_CHECKING:  # openpyxl is imported by the functions that write through it, not by write_plan
+    from openpyxl import Workbook
+
 OVERVIEW_ROWS = 9  # rows of the Overview's headline block (model/io/plan_style.py writes them)
 
 EXCEL_MAX_ROWS = 1_048_576
-HEADER_FILL = PatternFill("solid", fgColor="1F3864")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL_COLOR, HEADER_FONT_COLOR = "1F3864", "FFFFFF"
 
 SHARE_COLUMNS = {"share", "china_share", "china_cap", "min_share", "max_share", "utilisation"}
 INTEGER_COLUMNS = {"row", "simplex_iterations", "variables", "constraints", "rank", "runs", "count"}
@@ -116,14 +115,19 @@ def fill_sheet(ws, table: pd.DataFrame, spec: OutputSheet | None = None, *, star
     """Write `table` into the empty worksheet `ws` with the house formatting: formats and units by
     the sheet's declaration (model/schema.py; looked up by title when not given), widths fitted to
     what each column shows, header frozen, filters on."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     spec = spec if spec is not None else declaration(ws.title)
     columns = [str(c) for c in table.columns]
     for _ in range(start_row - 1):
         ws.append([])
     ws.append(columns)
+    header_font = Font(bold=True, color=HEADER_FONT_COLOR)
+    header_fill = PatternFill("solid", fgColor=HEADER_FILL_COLOR)
     for cell in ws[start_row]:
-        cell.font = HEADER_FONT
-        cell.fill = HEADER_FILL
+        cell.font = header_font
+        cell.fill = header_fill
         cell.alignment = Alignment(vertical="center")
     formats = column_formats(table, spec)
     per_row = _row_formats(table, spec)
@@ -162,6 +166,8 @@ def _row_formats(table: pd.DataFrame, spec: OutputSheet | None) -> dict[str, lis
 
 
 def build_workbook(tables: dict[str, pd.DataFrame]) -> Workbook:
+    from openpyxl import Workbook
+
     wb = Workbook()
     wb.remove(wb.active)
     for name, table in tables.items():

@@ -10,7 +10,7 @@ import click
 from model.cli_support import guarded, say, time_limit_option
 from model.status import EXIT_CODES_HELP
 
-COMMANDS: list = []
+COMMANDS: list = []  # each is also listed in model/cli.py LAZY_COMMANDS (imported on use)
 
 @click.command(epilog=EXIT_CODES_HELP,
                short_help="Write an input workbook to fill in (README, example rows, code lists).")
