@@ -136,3 +136,47 @@ def test_solve_through_the_api_lists_the_limits_in_decisive_detail(tmp_path):
     data = load_workbook(write_workbook(tmp_path / "dec.xlsx", release_book(30)))
     plan = solve(data, rows="decisive")
     assert FAMILIES["stock_release"].label in set(plan.tables["Sensitivity"]["measure"])
+
+
+# ------------------------------------------------------------------------------ the front sheet
+
+
+def test_summary_counts_what_the_plan_builds_and_stockpiles(tmp_path):
+    stock = solve_workbook(write_workbook(tmp_path / "c.xlsx", capacity_book(40)))
+    v = stock.tables["Summary"].set_index("metric")["value"]
+    assert int(v["stocks_held"]) == 1 and "projects_built" not in v.index  # no Projects sheet: no line
+    assert v["holding_cost"] == pytest.approx(40)  # 40 t held through 2026 at 1
+    # a stock drawn to empty and never bought into is not "held": the release case draws 30 of 100
+    # and keeps 70 to the end, so it is held
+    assert int(solve_workbook(write_workbook(tmp_path / "r.xlsx", release_book(30))).summary_value(
+        "stocks_held")) == 1
+    drawn = sheets([["AUS", "GA", 2026, 10, 10]], [["USA", "GA", 2026, 50]],
+                   stocks=[["USA", "GA", 40, None, 1, None]])
+    assert int(solve_workbook(write_workbook(tmp_path / "d.xlsx", drawn)).summary_value("stocks_held")) == 0
+    built = solve_workbook(write_workbook(tmp_path / "p.xlsx", project_book(30)))
+    assert int(built.summary_value("projects_built")) == 1
+    assert built.summary_value("investment_cost") == pytest.approx(60)
+
+
+def test_the_overview_shows_every_headline_above_the_table(tmp_path):
+    import openpyxl
+
+    from model.io.plan_style import HEADLINES
+    from model.io.writer import OVERVIEW_ROWS
+
+    assert 1 + len(HEADLINES) + 2 <= OVERVIEW_ROWS  # title, lines, note, blank: nothing overwritten
+    inp = write_workbook(tmp_path / "both.xlsx", sheets(
+        [["AUS", "GA", 2026, 100, 10], ["AUS", "GA", 2027, 0, 10]], [["USA", "GA", 2027, 50]],
+        stocks=[["USA", "GA", 0, 40, 1, None]],
+        projects=[["P1", "USA", "GA", 2027, 5, 10, 2, None, "continuous"]]))
+    plan = solve_workbook(inp, tmp_path / "both_plan.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "both_plan.xlsx")["Overview"]
+    summary = plan.tables["Summary"].set_index("metric")["value"]
+    labels = {ws.cell(r, 1).value: ws.cell(r, 4).value for r in range(2, 2 + len(HEADLINES))}
+    shown = [(label, metric) for label, metric, _ in HEADLINES if metric in summary.index]
+    assert len(shown) == len(HEADLINES) - 1  # all but the caps' cost: this workbook has no China cap
+    for label, metric in shown:
+        assert labels[label] == pytest.approx(float(summary[metric])), label
+    assert labels["Projects built (count; when and how much: Projects sheet)"] == 1
+    assert labels["Stocks bought into or held at the end (count; levels per unit: Stocks sheet)"] == 1
+    assert ws.cell(OVERVIEW_ROWS + 1, 1).value == "commodity"  # the table's header, where it always was

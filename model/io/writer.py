@@ -20,7 +20,7 @@ from model.formulation.families import FAMILIES, PERCENT_FAMILIES
 from model.io.atomic import write_atomically
 from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet, batch_column
 
-OVERVIEW_ROWS = 9  # rows of the Overview's headline block (model/io/plan_style.py writes them)
+OVERVIEW_ROWS = 13  # the Overview's headline block: title, len(plan_style.HEADLINES) lines, note, blank
 
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
