@@ -180,3 +180,44 @@ def test_the_overview_shows_every_headline_above_the_table(tmp_path):
     assert labels["Projects built (count; when and how much: Projects sheet)"] == 1
     assert labels["Stocks bought into or held at the end (count; levels per unit: Stocks sheet)"] == 1
     assert ws.cell(OVERVIEW_ROWS + 1, 1).value == "commodity"  # the table's header, where it always was
+
+
+# ------------------------------------------------------------------------------ outage screening
+
+
+def outage_book() -> dict:
+    # Australia sells 50 t at 20, has a cheap plant project (30 t at 10) and a 20 t reserve for its
+    # own 20 t demand; China sells any amount at 100; the US needs 100 t
+    return sheets([["AUS", "GA", 2026, 50, 20], ["CHN", "GA", 2026, 1000, 100]],
+                  [["USA", "GA", 2026, 100], ["AUS", "GA", 2026, 20]],
+                  stocks=[["AUS", "GA", 20, None, 1, None]],
+                  projects=[["P1", "AUS", "GA", 2026, 30, 10, 0, None, "continuous"]])
+
+
+def test_an_outage_leaves_the_country_s_project_and_reserve_idle(tmp_path):
+    from model.batch.stress import remove_country
+
+    data = load_workbook(write_workbook(tmp_path / "out.xlsx", outage_book()))
+    base = solve(data)
+    assert base.tables["Stocks"]["change"].tolist() == pytest.approx([-20])  # the reserve is drawn
+    assert int(base.summary_value("projects_built")) == 1
+    out = solve(remove_country(data, "AUS")[0])
+    lp, x = out.lp, out.solution.x
+    project_flow = x[lp.cols("flow")][lp.index.keys["flows"]["supply_id"].isin(
+        lp.index.keys["project_supply"]["supply_id"]).to_numpy()]
+    assert project_flow.sum() == 0
+    assert out.tables["Stocks"]["change"].tolist() == [0]  # held, not drawn
+    assert out.tables["Flows"]["origin"].tolist() == ["CHN", "CHN"]  # only China supplies
+    # by hand: 120 t from China at 100, the reserve held at 1
+    assert out.objective == pytest.approx(120 * 100 + 20)
+
+
+def test_stress_counts_projects_and_stock_in_what_a_country_loses(tmp_path):
+    from model.batch.stress import run_stress
+
+    data = load_workbook(write_workbook(tmp_path / "stress.xlsx", outage_book()))
+    table, _ = run_stress(data, progress=False)
+    aus = table[table["target"] == "AUS"].iloc[0]
+    assert aus["capacity_removed"] == pytest.approx(50 + 30 + 20)
+    assert aus["capacity_removed_by_unit"] == "100 t (of which projects 30, stock 20)"
+    assert aus["delta_objective"] == pytest.approx(120 * 100 + 20 - solve(data).objective)
