@@ -7,7 +7,12 @@ report a content above the rule the plan provably meets. So the plan's flows x a
 a small LP routes clean units as far as those flows allow:
 
     maximise   sum_{f in Fc, d not in C} xc[f] / S[k_f, t_f]      (the clean shares, summed)
-    subject to 0 <= xc <= x,  clean_input rows,  content_rule rows of the workbook
+    subject to 0 <= xc <= x,  0 <= sc <= s,  clean_input rows,  content_rule rows of the workbook
+
+A stock is a pooled inventory (model/formulation/content.py): its clean part sc, at most its
+level s (held fixed too), grows only with clean units bought into it and is drawn as clean input,
+so a stock filled from outside the China group passes its clean units on; stock held before the
+first period counts as China-touched (its chain is unknown).
 
 over every commodity (Fc: flows from outside the China group). any_stage_share = 1 - clean / supply:
 the least Chinese content the plan's flows can carry (where clean units of one input could serve
@@ -28,7 +33,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from model.formulation import families
-from model.formulation.content import clean_flows, input_pattern, rule_pattern
+from model.formulation.content import clean_flows, clean_input_pattern, rule_pattern
 from model.formulation.lp import LP
 from model.schema import OUTPUTS
 
@@ -40,9 +45,10 @@ COLUMNS = OUTPUTS["ChinaContent"].column_names
 # ------------------------------------------------------------------------------- tracing
 
 
-def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
+def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.ndarray:
     """xc per flow (0 for a China-group origin): the plan's flows traced as clean as they allow,
-    subject to the workbook's ContentRules (module docstring). NaN when the tracing LP fails."""
+    subject to the workbook's ContentRules (module docstring). `stock`: the plan's stock levels
+    (per ix.keys["stocks"]; None: no stock passes clean units on). NaN when the tracing LP fails."""
     ix = lp.index
     flows, recipes, rules = ix.keys["flows"], ix.keys["recipes"], ix.keys["rules"]
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
@@ -50,17 +56,21 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(flows))
     if not len(fc):
         return out
-    _, rows, cols, recipe = ix.structural("content.trace_inputs", lambda: input_pattern(flows, recipes, fc))
-    n_in = int(rows.max()) + 1 if len(rows) else 0
+
+    (_, rows, cols, recipe), (keys, spos, srows, scols, svals) = ix.structural(
+        "content.trace_inputs", lambda: clean_input_pattern(flows, recipes, fc, ix.keys["stocks"], ix.china))
+    n_in, nc, ns = len(keys), len(fc), len(spos)
     vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
-    A_in = sp.csr_matrix((vals, (rows, cols)), shape=(n_in, len(fc)))
+    A_in = sp.csr_matrix((np.concatenate([vals, svals]), (np.concatenate([rows, srows]),
+                                                          np.concatenate([cols, nc + scols]))), shape=(n_in, nc + ns))
+    level = np.zeros(ns) if stock is None else np.maximum(np.asarray(stock, dtype=float)[spos], 0.0)
     # weights: 1 / non-China supply of the flow's (commodity, period)
     key = ix.structural("content.trace_group", lambda: pd.factorize(pd.MultiIndex.from_arrays(
         [flows["commodity"].to_numpy(), flows["period"].to_numpy()]))[0])
     outside = ~flows["china_dest"].to_numpy(dtype=bool)
     supply = np.bincount(key[outside], weights=x[outside], minlength=int(key.max()) + 1)
-    w = np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0)
-    bounds = np.column_stack([np.zeros(len(fc)), x[fc]])
+    w = np.concatenate([np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0), np.zeros(ns)])
+    bounds = np.column_stack([np.zeros(nc + ns), np.concatenate([x[fc], level])])
     # the rules: -sum xc <= -(1 - m) sum x  (a hair of slack for the solver's own tolerance)
     A_rule, b_rule = None, None
     if len(rules):
@@ -68,7 +78,7 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
         need = np.bincount(entry, weights=x[flow], minlength=len(rules))
         need = (1.0 - ix.numbers.max_china_content) * need
         clean = pos >= 0
-        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), len(fc)))
+        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), nc + ns))
         b_rule = -need
     # the rules exactly, then with a hair of slack for the solver's own tolerance, then without
     slack = 0.0 if A_rule is None else 1e-7 * np.maximum(1.0, -b_rule)
@@ -78,7 +88,7 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
         res = linprog(-w, A_ub=A if A.shape[0] else None, b_ub=b if A.shape[0] else None, bounds=bounds,
                       method="highs")
         if res.status == 0:
-            out[fc] = np.clip(res.x, 0.0, x[fc])
+            out[fc] = np.clip(res.x[:nc], 0.0, x[fc])
             return out
     return np.full(len(flows), np.nan)
 
@@ -123,7 +133,7 @@ def china_content_table(plan) -> pd.DataFrame:
     t = _targets(lp, ix.periods, codes, ix.china)
     f = ix.keys["flows"]
     entry, flow, _ = rule_pattern(f, t[["commodity", "period", "members"]], np.zeros(0, dtype=np.int64))
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, _levels(lp, plan.solution.x))
     n = len(t)
     qty = np.bincount(entry, weights=x[flow], minlength=n)
     china = np.bincount(entry, weights=(x * ix.key("flows", "china_origin"))[flow], minlength=n)
@@ -160,16 +170,21 @@ def china_content_table(plan) -> pd.DataFrame:
     return out[COLUMNS]
 
 
+def _levels(lp: LP, z: np.ndarray | None) -> np.ndarray | None:
+    """The plan's stock levels (per ix.keys["stocks"]), for tracing clean units through stocks."""
+    return z[lp.cols("stock")] if z is not None and "stock" in lp.var_blocks else None
+
+
 def _optimal(plan) -> bool:
     return str(plan.status) in ("optimal", "optimal_with_shortfall")
 
 
-def any_stage_by_commodity(lp: LP, x: np.ndarray) -> dict[str, float]:
+def any_stage_by_commodity(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> dict[str, float]:
     """Per commodity, over all periods: the any-stage China share of supply to destinations
     outside the China group (batches and the frontier show it beside the direct share)."""
     ix = lp.index
     f = ix.keys["flows"]
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, stock)
     keep = ~f["china_dest"].to_numpy(dtype=bool)
     code, uni = pd.factorize(f["commodity"].to_numpy(dtype=object)[keep])
     q = np.bincount(code, weights=x[keep], minlength=len(uni))
@@ -300,7 +315,7 @@ def content_figures(res, plan) -> None:
     ix = lp.index
     x = plan.solution.x[lp.cols("flow")]
     f = ix.keys["flows"]
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, _levels(lp, plan.solution.x))
     keep = ~f["china_dest"].to_numpy(dtype=bool)
     frame = pd.DataFrame({"commodity": f["commodity"].to_numpy()[keep], "period": f["period"].to_numpy()[keep],
                           "q": x[keep], "c": xc[keep]})
