@@ -272,7 +272,7 @@ def content_sensitivity(plan) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------- strict mode
 
-CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule")
+CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule", "clean_stock")
 
 
 def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
@@ -288,6 +288,11 @@ def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
                         f"ContentRules row {row}: at most {pct} of the {k} delivered to {where} in {t} may "
                         "have touched the China group at any tier, and too little clean supply (made "
                         "outside it from clean inputs) can reach them.")
+    if family == "clean_stock":
+        d, row = key["country"], int(key["stock_row"])
+        return _finding("clean_stock", "Stocks", row, k, t, d, None, method, "clean part of a stock",
+                        f"China-content tracing: the clean part of the {k} stock in {d} (Stocks row {row}) at the "
+                        f"end of {t} cannot exceed the stock.")
     if family == "clean_input":
         o = key["country"]
         return _finding("clean_input", "Recipes", None, k, t, o, None, method, "clean inputs only",

@@ -99,3 +99,16 @@ def test_a_content_rule_is_met_through_a_clean_stock(tmp_path):
         ["country", "commodity", "period", "capacity", "unit_cost"], ["CHN", "GA", 2026, 100, 10],
         ["AUS", "GA", 2027, 0, 10], ["USA", "GAHP", 2026, 100, 1], ["USA", "GAHP", 2027, 100, 1]]})
     assert short.shortfall_total == pytest.approx(50)
+
+
+def test_strict_mode_explains_a_rule_the_stock_cannot_meet(tmp_path):
+    from model.diagnose import explain_infeasible
+
+    sheets = book("CHN", rule=0.0) | {"Supply": [
+        ["country", "commodity", "period", "capacity", "unit_cost"], ["CHN", "GA", 2026, 100, 10],
+        ["AUS", "GA", 2027, 0, 10], ["USA", "GAHP", 2026, 100, 1], ["USA", "GAHP", 2027, 100, 1]]}
+    data = load_workbook(write_workbook(tmp_path / "strict.xlsx", sheets))
+    for use_iis in (False, True):
+        table = explain_infeasible(data, build_lp(data, no_shortfall=True), use_iis=use_iis)
+        assert "content_rule" in set(table["constraint"]), table
+        assert table["explanation"].str.len().min() > 0
