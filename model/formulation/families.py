@@ -28,7 +28,6 @@ class Family:
     label: str  # the measure in Sensitivity and in messages
     share_column: str = ""  # share families: the key column holding the share
     column: str = ""  # bound families: the variable block whose upper bound is the limit (no row)
-    listed: bool = True  # Sensitivity lists it (False: diagnosis only; docs/reading_the_plan.md says why)
 
     @property
     def is_bound(self) -> bool:
@@ -54,9 +53,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("project_capacity", ("period", "commodity", "country", "project"), "Projects", "project_row",
            "project capacity"),
     # sum_tau b <= 1: structure (a project is built once), named by diagnosis, not priced in Sensitivity
-    Family("build_once", ("project",), "Projects", "row", "project built once", listed=False),
+    Family("build_once", ("project",), "Projects", "row", "project built once"),
 )}
-ROW_FAMILIES = tuple(name for name, f in FAMILIES.items() if not f.is_bound)  # families with LP rows
 SHARE_FAMILIES = ("china_cap", "share_min", "share_max")  # rows on a source's share of non-China supply
 PERCENT_FAMILIES = (*SHARE_FAMILIES, "content_rule")  # rows whose limit is a share (shown as %)
 
