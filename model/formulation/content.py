@@ -196,9 +196,13 @@ def clean_input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarr
                         china: set) -> tuple[tuple, tuple]:
     """clean_input rows with the clean stocks: input_pattern's (keys, rows, cols, recipe), with a row
     for every period of each clean stock, and stock_pattern's (keys, STc, rows, cols, coefficients)."""
-    pos = stock_pattern(input_pattern(flows, recipes, fc)[0], stocks, china)[1]
-    extra = stocks.iloc[pos][["country", "commodity", "period"]] if len(pos) else None
-    flows_part = input_pattern(flows, recipes, fc, extra)
+    flows_part = input_pattern(flows, recipes, fc)
+    stock_part = stock_pattern(flows_part[0], stocks, china)
+    pos = stock_part[1]
+    if not len(pos):
+        return flows_part, stock_part
+    # a row in every period of each clean stock, production or not
+    flows_part = input_pattern(flows, recipes, fc, stocks.iloc[pos][["country", "commodity", "period"]])
     return flows_part, stock_pattern(flows_part[0], stocks, china)
 
 
