@@ -7,7 +7,12 @@ report a content above the rule the plan provably meets. So the plan's flows x a
 a small LP routes clean units as far as those flows allow:
 
     maximise   sum_{f in Fc, d not in C} xc[f] / S[k_f, t_f]      (the clean shares, summed)
-    subject to 0 <= xc <= x,  clean_input rows,  content_rule rows of the workbook
+    subject to 0 <= xc <= x,  0 <= sc <= s,  clean_input rows,  content_rule rows of the workbook
+
+A stock is a pooled inventory (model/formulation/content.py): its clean part sc, at most its
+level s (held fixed too), grows only with clean units bought into it and is drawn as clean input,
+so a stock filled from outside the China group passes its clean units on; stock held before the
+first period counts as China-touched (its chain is unknown).
 
 over every commodity (Fc: flows from outside the China group). any_stage_share = 1 - clean / supply:
 the least Chinese content the plan's flows can carry (where clean units of one input could serve
@@ -19,7 +24,6 @@ is re-solved with max_china_content one point higher.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -27,9 +31,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from model.formulation import families
-from model.formulation.content import clean_flows, input_pattern, rule_pattern
+from model.formulation.content import clean_flows, clean_input_pattern, rule_pattern
 from model.formulation.lp import LP
 from model.schema import OUTPUTS
+from model.solve.parts import Arrays, solve_arrays
 
 FLOW_TOL = 1e-9  # as model/results.py
 STEP = 0.01  # one percentage point
@@ -39,9 +44,10 @@ COLUMNS = OUTPUTS["ChinaContent"].column_names
 # ------------------------------------------------------------------------------- tracing
 
 
-def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
+def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.ndarray:
     """xc per flow (0 for a China-group origin): the plan's flows traced as clean as they allow,
-    subject to the workbook's ContentRules (module docstring). NaN when the tracing LP fails."""
+    subject to the workbook's ContentRules (module docstring). `stock`: the plan's stock levels
+    (per ix.keys["stocks"]; None: no stock passes clean units on). NaN when the tracing LP fails."""
     ix = lp.index
     flows, recipes, rules = ix.keys["flows"], ix.keys["recipes"], ix.keys["rules"]
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
@@ -49,19 +55,21 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(flows))
     if not len(fc):
         return out
-    from scipy.optimize import linprog  # 0.4 s of imports: only for a plan with flows to trace
 
-    _, rows, cols, recipe = ix.structural("content.trace_inputs", lambda: input_pattern(flows, recipes, fc))
-    n_in = int(rows.max()) + 1 if len(rows) else 0
+    (_, rows, cols, recipe), (keys, spos, srows, scols, svals) = ix.structural(
+        "content.trace_inputs", lambda: clean_input_pattern(flows, recipes, fc, ix.keys["stocks"], ix.china))
+    n_in, nc, ns = len(keys), len(fc), len(spos)
     vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
-    A_in = sp.csr_matrix((vals, (rows, cols)), shape=(n_in, len(fc)))
+    A_in = sp.csr_matrix((np.concatenate([vals, svals]), (np.concatenate([rows, srows]),
+                                                          np.concatenate([cols, nc + scols]))), shape=(n_in, nc + ns))
+    level = np.zeros(ns) if stock is None else np.maximum(np.asarray(stock, dtype=float)[spos], 0.0)
     # weights: 1 / non-China supply of the flow's (commodity, period)
     key = ix.structural("content.trace_group", lambda: pd.factorize(pd.MultiIndex.from_arrays(
         [flows["commodity"].to_numpy(), flows["period"].to_numpy()]))[0])
     outside = ~flows["china_dest"].to_numpy(dtype=bool)
     supply = np.bincount(key[outside], weights=x[outside], minlength=int(key.max()) + 1)
-    w = np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0)
-    bounds = np.column_stack([np.zeros(len(fc)), x[fc]])
+    w = np.concatenate([np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0), np.zeros(ns)])
+    bounds = np.column_stack([np.zeros(nc + ns), np.concatenate([x[fc], level])])
     # the rules: -sum xc <= -(1 - m) sum x  (a hair of slack for the solver's own tolerance)
     A_rule, b_rule = None, None
     if len(rules):
@@ -69,17 +77,17 @@ def trace_clean(lp: LP, x: np.ndarray) -> np.ndarray:
         need = np.bincount(entry, weights=x[flow], minlength=len(rules))
         need = (1.0 - ix.numbers.max_china_content) * need
         clean = pos >= 0
-        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), len(fc)))
+        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), nc + ns))
         b_rule = -need
     # the rules exactly, then with a hair of slack for the solver's own tolerance, then without
     slack = 0.0 if A_rule is None else 1e-7 * np.maximum(1.0, -b_rule)
     for with_rules, hair in ((True, 0.0), (True, 1.0), (False, 0.0)) if A_rule is not None else ((False, 0.0),):
         A = sp.vstack([A_in, A_rule]).tocsr() if with_rules else A_in
         b = np.concatenate([np.zeros(n_in), b_rule + hair * slack]) if with_rules else np.zeros(n_in)
-        res = linprog(-w, A_ub=A if A.shape[0] else None, b_ub=b if A.shape[0] else None, bounds=bounds,
-                      method="highs")
-        if res.status == 0:
-            out[fc] = np.clip(res.x, 0.0, x[fc])
+        # solved part by part (the tracing LP falls apart like the plan's: by period and chain)
+        xc = solve_arrays(Arrays(-w, sp.csr_matrix(A), np.full(A.shape[0], -np.inf), b, bounds[:, 0], bounds[:, 1]))
+        if xc is not None:
+            out[fc] = np.clip(xc[:nc], 0.0, x[fc])
             return out
     return np.full(len(flows), np.nan)
 
@@ -124,7 +132,7 @@ def china_content_table(plan) -> pd.DataFrame:
     t = _targets(lp, ix.periods, codes, ix.china)
     f = ix.keys["flows"]
     entry, flow, _ = rule_pattern(f, t[["commodity", "period", "members"]], np.zeros(0, dtype=np.int64))
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, _levels(lp, plan.solution.x))
     n = len(t)
     qty = np.bincount(entry, weights=x[flow], minlength=n)
     china = np.bincount(entry, weights=(x * ix.key("flows", "china_origin"))[flow], minlength=n)
@@ -161,16 +169,21 @@ def china_content_table(plan) -> pd.DataFrame:
     return out[COLUMNS]
 
 
+def _levels(lp: LP, z: np.ndarray | None) -> np.ndarray | None:
+    """The plan's stock levels (per ix.keys["stocks"]), for tracing clean units through stocks."""
+    return z[lp.cols("stock")] if z is not None and "stock" in lp.var_blocks else None
+
+
 def _optimal(plan) -> bool:
     return str(plan.status) in ("optimal", "optimal_with_shortfall")
 
 
-def any_stage_by_commodity(lp: LP, x: np.ndarray) -> dict[str, float]:
+def any_stage_by_commodity(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> dict[str, float]:
     """Per commodity, over all periods: the any-stage China share of supply to destinations
     outside the China group (batches and the frontier show it beside the direct share)."""
     ix = lp.index
     f = ix.keys["flows"]
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, stock)
     keep = ~f["china_dest"].to_numpy(dtype=bool)
     code, uni = pd.factorize(f["commodity"].to_numpy(dtype=object)[keep])
     q = np.bincount(code, weights=x[keep], minlength=len(uni))
@@ -190,45 +203,6 @@ def _dual_marginals(lp: LP, sol) -> np.ndarray:
     dual = sol.row_dual[rows]
     return -0.01 * dual * families._rule_supply(lp, sol) / np.maximum(1.0 - lp.index.numbers.max_china_content,
                                                                       1e-12) + 0.0
-
-
-def resolve_content_marginals(lp: LP, sol, *, threads: int | None = None, session=None) -> np.ndarray:
-    """Objective change per +1 percentage point of max_china_content, per rule entry: each binding
-    content_rule row (families.binding) re-solved with its limit one point higher (others: 0).
-    api.solve calls it before any table is built (results.Analysis.content_marginals). `session`
-    (a warm_start="always" session that has solved `lp`, or None for a new one) is left holding `lp`.
-
-    The row is sum xc + (m - 1) sum x >= 0: raising m by h adds h to each flow entry of the row."""
-    from model.solve.highs import HighsSession
-    from model.solve.marginals import tight_rows
-
-    block = lp.row_blocks.get("content_rule")
-    out = np.zeros(block.size if block is not None else 0)
-    if block is None or not block.size:
-        return out
-    tight = tight_rows(lp, sol, "content_rule")
-    if not len(tight):
-        return out
-    session = session if session is not None else HighsSession(threads=threads, warm_start="always")
-    base = session.solve(lp)
-    if base.x is None:
-        return np.full(len(out), np.nan)
-    flows = lp.cols("flow")
-    limit = lp.index.numbers.max_china_content
-    for j in tight:
-        step = min(STEP, 1.0 - float(limit[j]))
-        if step <= 0:
-            continue
-        A = lp.A.copy()
-        r = lp.row_start["content_rule"] + int(j)
-        seg = slice(A.indptr[r], A.indptr[r + 1])
-        cols = A.indices[seg]
-        A.data[seg][(cols >= flows.start) & (cols < flows.stop)] += step
-        result = session.solve(dataclasses.replace(lp, A=A))
-        if result.x is not None:
-            out[j] = (result.objective - base.objective) / (100 * step)
-    session.solve(lp)  # back at the base (warm: no iterations)
-    return out
 
 
 # ------------------------------------------------------------------------------- Sensitivity
@@ -258,7 +232,7 @@ def content_sensitivity(plan) -> list[pd.DataFrame]:
 
 # ------------------------------------------------------------------------------- strict mode
 
-CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule")
+CONTENT_FAMILIES = ("clean_bound", "clean_input", "content_rule", "clean_stock")
 
 
 def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
@@ -274,6 +248,11 @@ def content_conflict(lp: LP, family: str, i: int, method: str) -> dict:
                         f"ContentRules row {row}: at most {pct} of the {k} delivered to {where} in {t} may "
                         "have touched the China group at any tier, and too little clean supply (made "
                         "outside it from clean inputs) can reach them.")
+    if family == "clean_stock":
+        d, row = key["country"], int(key["stock_row"])
+        return _finding("clean_stock", "Stocks", row, k, t, d, None, method, "clean part of a stock",
+                        f"China-content tracing: the clean part of the {k} stock in {d} (Stocks row {row}) at the "
+                        f"end of {t} cannot exceed the stock.")
     if family == "clean_input":
         o = key["country"]
         return _finding("clean_input", "Recipes", None, k, t, o, None, method, "clean inputs only",
@@ -301,7 +280,7 @@ def content_figures(res, plan) -> None:
     ix = lp.index
     x = plan.solution.x[lp.cols("flow")]
     f = ix.keys["flows"]
-    xc = trace_clean(lp, x)
+    xc = trace_clean(lp, x, _levels(lp, plan.solution.x))
     keep = ~f["china_dest"].to_numpy(dtype=bool)
     frame = pd.DataFrame({"commodity": f["commodity"].to_numpy()[keep], "period": f["period"].to_numpy()[keep],
                           "q": x[keep], "c": xc[keep]})

@@ -9,7 +9,7 @@ Two questions, two tools:
 * Which constraints, and so which input cells, are in conflict: HiGHS's irreducible infeasible
   subset (IIS) of the strict LP where HiGHS finds one in time: remove any one of its rows and
   bounds and that conflict disappears. Where it does not (too large, timed out, failed), the
-  constraints with non-zero duals in the elastic re-solve: the capacity, China-cap, ShareLimits
+  constraints with non-zero duals in the elastic re-solve: the capacity, China-cap, ShareLimits, Stocks, Projects
   and route limits whose relaxation would shrink the shortfall, and the demands that compete
   for the same supply. An IIS describes one conflict; needs it does not touch are explained
   by the elastic duals too.
@@ -139,7 +139,18 @@ def _recipe_row(ix, d: str, k: str, t: int) -> int | None:
 def _dual_conflicts(lp: LP, u: np.ndarray, row_dual: np.ndarray, col_dual: np.ndarray,
                     units: dict) -> list[dict]:
     out: list[dict] = []
-    for family in (f for f in FAMILIES if f != "balance"):  # the registry: capacity, caps, share limits
+    for family, fam in FAMILIES.items():  # the registry: capacity, caps, share limits, stocks, projects
+        if family == "balance":
+            continue
+        if fam.is_bound:  # a limit held as a column bound: its price is the reduced cost there
+            if fam.column not in lp.var_blocks:
+                continue
+            dual = col_dual[lp.cols(fam.column)]
+            at = np.isfinite(lp.upper[lp.cols(fam.column)]) & (dual < -TOL)
+            out += [_describe_row(lp, family, int(i), units, ELASTIC) for i in np.flatnonzero(at)]
+            continue
+        if family not in lp.row_blocks:
+            continue
         dual = row_dual[lp.rows(family)]
         for i in np.flatnonzero(np.abs(dual) > TOL):
             out.append(_describe_row(lp, family, int(i), units, ELASTIC))
@@ -199,12 +210,15 @@ def _iis_conflicts(lp: LP, units: dict, short: set[int]) -> list[dict]:
     flow = lp.cols("flow")
     upper = int(highspy.IisBoundStatus.kIisBoundStatusUpper)
     boxed = int(highspy.IisBoundStatus.kIisBoundStatusBoxed)
+    stock = lp.cols("stock") if "stock" in lp.var_blocks else slice(0, 0)
     for c, b in zip(cols, col_bound, strict=False):
         # flow upper bounds are route limits; x >= 0 and strict mode's u = 0 are no input cells
         if flow.start <= c < flow.stop and int(b) in (upper, boxed):
             j = c - flow.start
             if lp.index.flows.iloc[j]["route_row"] >= 0:
                 out.append(_describe_route(lp, j, units, IIS))
+        elif stock.start <= c < stock.stop and int(b) in (upper, boxed):  # Stocks.capacity
+            out.append(_describe_row(lp, "stock_capacity", c - stock.start, units, IIS))
     return out
 
 
@@ -215,9 +229,16 @@ def _describe_row(lp: LP, family: str, i: int, units: dict, method: str,
                   short: set[int] = frozenset()) -> dict:
     if family in CONTENT_FAMILIES:  # issue 13: ContentRules and the clean stream
         return content_conflict(lp, family, i, method)
+    if family in PLANNING_FAMILIES:  # issue 12: Stocks and Projects
+        return _describe_planning(lp, family, i, units, method)
     key = lp.row_blocks[family].keys.iloc[i]
     k, t = key["commodity"], int(key["period"])
     unit = units.get(k, "")
+    if family == "capacity" and isinstance(key.get("project"), str):  # a project's own supply
+        ps = lp.index.keys["project_supply"]
+        at = np.flatnonzero((ps["project"] == key["project"]).to_numpy() & (ps["period"] == t).to_numpy())
+        if len(at):
+            return _describe_planning(lp, "project_capacity", int(at[0]), units, method)
     if family == "capacity":
         cap, o, row = float(key["capacity"]), key["country"], int(key["row"])
         return _row("in_conflict", "capacity", "Supply", row, k, t, o, cap, method, f"capacity {_fmt(cap)}",
@@ -253,6 +274,41 @@ def _describe_row(lp: LP, family: str, i: int, units: dict, method: str,
                 f"ShareLimits row {row}: {source} may supply at most {_pct(share)} of {k} in {t}.")
 
 
+PLANNING_FAMILIES = ("stock_capacity", "stock_release", "project_capacity", "build_once")
+
+
+def _describe_planning(lp: LP, family: str, i: int, units: dict, method: str) -> dict:
+    """A finding for a Stocks or Projects limit, in the analyst's words, naming its Excel row."""
+    pn = lp.index.numbers.planning
+    if family == "build_once":
+        pr = lp.index.keys["projects"].iloc[i]
+        p, k, o, row = pr["project"], pr["commodity"], pr["country"], int(pr["row"])
+        cap = float(pn.capacity[i])
+        return _row("in_conflict", "build_once", "Projects", row, k, None, o, cap, method, "built at most once",
+                    f"Projects row {row}: project {p} can be built once, adding at most "
+                    f"{_q(cap, units.get(k, ''))} of {k} a period in {o}, and more is needed.")
+    if family == "project_capacity":
+        ps = lp.index.keys["project_supply"].iloc[i]
+        p, k, o, t, row = ps["project"], ps["commodity"], ps["country"], int(ps["period"]), int(ps["project_row"])
+        cap = float(pn.capacity[int(ps["project_id"])])
+        return _row("in_conflict", "project_capacity", "Projects", row, k, t, o, cap, method,
+                    f"capacity {_fmt(cap)}",
+                    f"Projects row {row}: project {p} in {o} can produce at most {_q(cap, units.get(k, ''))} "
+                    f"of {k} in {t} once built, and more is needed.")
+    st = lp.index.keys["stocks"].iloc[i]
+    k, d, t, row = st["commodity"], st["country"], int(st["period"]), int(st["stock_row"])
+    unit = units.get(k, "")
+    if family == "stock_release":
+        cap = float(pn.max_release[i])
+        return _row("in_conflict", "stock_release", "Stocks", row, k, t, d, cap, method, f"max_release {_fmt(cap)}",
+                    f"Stocks row {row}: at most {_q(cap, unit)} of the {k} stock in {d} may be drawn in {t}, "
+                    "and more is needed.")
+    cap = float(pn.stock_capacity[i])
+    return _row("in_conflict", "stock_capacity", "Stocks", row, k, t, d, cap, method, f"capacity {_fmt(cap)}",
+                f"Stocks row {row}: the {k} stock in {d} may hold at most {_q(cap, unit)} at the end of {t}, "
+                "and more must be carried into later periods.")
+
+
 def _describe_route(lp: LP, j: int, units: dict, method: str) -> dict:
     fl = lp.index.flows.iloc[j]
     k, t, o, d = fl["commodity"], int(fl["period"]), fl["origin"], fl["destination"]
@@ -275,10 +331,12 @@ def _row(kind, constraint, sheet, row, commodity, period, country, quantity, met
 
 def _dedupe(rows: list[dict]) -> list[dict]:
     """One finding per cell and (commodity, period, country); IIS findings first, in sheet order."""
-    order = {"Supply": 0, "Routes": 1, "Commodities": 2, "ShareLimits": 3, "Demand": 4, "Recipes": 5}
+    order = {"Supply": 0, "Routes": 1, "Commodities": 2, "ShareLimits": 3, "Stocks": 4, "Projects": 5,
+             "Demand": 6, "Recipes": 7}
     seen, out = set(), []
     for r in sorted(rows, key=lambda r: (r["method"] != IIS, order.get(r["sheet"], 9),
-                                         r["row"] if r["row"] is not None else -1, r["period"])):
+                                         r["row"] if r["row"] is not None else -1,
+                                         r["period"] if r["period"] is not None else -1)):
         key = (r["sheet"], r["row"], r["commodity"], r["period"], r["country"])
         if key not in seen:
             seen.add(key)

@@ -529,8 +529,29 @@ def safe_text(value: object) -> str:
 
 
 DECISION_METRICS = ("status", "objective", "total_cost", "shortfall_value", "investment_cost", "holding_cost",
-                    "cost_of_china_caps",
+                    "projects_built", "stocks_held", "cost_of_china_caps",
                     "china_caps_binding", "shortfalls", "currency")
+
+
+def planning_counts(lp: LP, sol: Solution) -> dict[str, int]:
+    """What the plan invests in and stockpiles, as counts for the front sheet (quantities of
+    different commodities are never added: the Stocks and Projects sheets give them per unit).
+    projects_built: Projects rows built to any fraction; stocks_held: Stocks rows bought into in
+    some period or holding stock at the end. A workbook without the sheet has no such metric."""
+    ix = lp.index
+    out: dict[str, int] = {}
+    if ix.size("projects"):
+        b = sol.x[lp.cols("build")]
+        built = np.bincount(ix.key("builds", "project_id"), weights=b, minlength=ix.size("projects"))
+        out["projects_built"] = int((built > 1e-6).sum())
+    if ix.size("stocks"):
+        level = sol.x[lp.cols("stock")]
+        prev = ix.key("stocks", "prev")
+        before = np.where(prev >= 0, level[np.maximum(prev, 0)], ix.numbers.planning.initial)
+        last = np.r_[prev[1:] < 0, True]  # each stock's last period (stocks are sorted by stock, then period)
+        used = (level - before > FLOW_TOL) | (last & (level > FLOW_TOL))
+        out["stocks_held"] = int(np.unique(ix.key("stocks", "stock_row")[used]).size)
+    return out
 
 
 def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dict, extra: dict,
@@ -550,6 +571,7 @@ def summary_table(plan: Plan, data: InputData, lp: LP, sol: Solution, parts: dic
         # decisions taken ahead (issue 12): inside total_cost
         "investment_cost": parts["investment_cost"],
         "holding_cost": parts["holding_cost"],
+        **(planning_counts(lp, sol) if plan.has_plan else {}),
         "cost_of_china_caps": extra.pop("cost_of_china_caps", None),
         "china_caps_binding": int(china["binding"].sum()) if len(china) else 0,
         "shortfalls": len(short),

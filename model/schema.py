@@ -500,6 +500,11 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
                         "inside total_cost (Projects sheet)."),
     "holding_cost": ("money", "currency", "Stock held at the end of each period x its holding cost; inside "
                      "total_cost (Stocks sheet)."),
+    "projects_built": ("integer", "count", "Projects rows the plan builds (any fraction; when and how much: "
+                       "Projects sheet). Only when the workbook has Projects."),
+    "stocks_held": ("integer", "count", "Stocks rows the plan buys into in some period or that hold stock at "
+                    "the end of the last period (quantities, each in its own unit: Stocks sheet). Only when "
+                    "the workbook has Stocks."),
     "currency": ("text", "", "Currency of every cost (Settings.currency)."),
     "objective_without_china_caps": ("money", "currency", "The objective with every China cap lifted."),
     "risk_cost": ("money", "currency", "Risk term: risk_weight x risk x flow."),

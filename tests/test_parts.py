@@ -144,3 +144,23 @@ def test_started_at_a_whole_model_optimum_answers_the_same(base):
                for i in range(bal.start, bal.start + 40, 5)]
     assert other.deltas(changes) == pytest.approx(solver.deltas(changes), rel=1e-9, abs=1e-3)
     assert ref.objective == pytest.approx(sol.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_components_equal_scipy_csgraph(seed):
+    """The numpy label propagation finds the components scipy's graph routine finds (the reference)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from model.solve.parts import components
+
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, 60)), int(rng.integers(1, 90))
+    A = sp.random(m, n, density=float(rng.uniform(0.005, 0.08)), random_state=seed, format="csr")
+    rows, cols, count = components(A)
+    graph = sp.csr_matrix((np.ones(A.nnz), A.indices + m, np.concatenate([A.indptr, np.full(n, A.indptr[-1])])),
+                          shape=(m + n, m + n))
+    k, label = connected_components(graph, directed=True, connection="weak")
+    ours = np.concatenate([rows, cols])
+    assert count == k
+    assert len(set(zip(ours.tolist(), label.tolist(), strict=True))) == k  # the same grouping, relabelled

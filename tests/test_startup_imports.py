@@ -38,8 +38,8 @@ HEAVY = (
     "model.report.template", "model.report.writeback", "model.watch", "model.diagnose",
     "model.formulation.pyomo_model",
 )
-# Loaded by the base case's ChinaContent tracing (model/content_tables.trace_clean calls
-# scipy.optimize.linprog): a solve of the base case still needs them (xfail below).
+# scipy's LP and linear-algebra stack: a solve traces China content and finds the LP's parts with
+# highspy and numpy (model/solve/parts.py), so none of it loads.
 TRACING = ("scipy.optimize", "scipy.linalg", "scipy.special", "scipy.fft", "scipy.sparse.linalg",
            "scipy.spatial")
 # What the `sourcing` group itself needs to list its commands or parse a command line: nothing numeric.
@@ -102,8 +102,6 @@ def test_solve_of_the_base_case_writes_its_plan_without_heavy_modules(solved):
     assert sorted(m for m in HEAVY if m in modules) == []
 
 
-@pytest.mark.xfail(strict=True, reason="ChinaContent tracing (content_tables.trace_clean) solves its LP "
-                   "with scipy.optimize.linprog; dropping it means calling highspy there, outside this change")
 def test_solve_of_the_base_case_needs_no_scipy_optimize(solved):
     modules, _, _ = solved
     assert sorted(m for m in TRACING if m in modules) == []

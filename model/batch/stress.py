@@ -1,5 +1,8 @@
-"""Outage screening: remove each supplier country in turn (capacity 0 on all its Supply rows),
-and optionally each Routes row (max_quantity 0), re-solve, and rank by the change in objective.
+"""Outage screening: remove each supplier country in turn (capacity 0 on all its Supply rows and
+Projects rows, max_release 0 on its Stocks rows: a Taiwan outage leaves no Taiwan plant or reserve
+supplying), and optionally each Routes row (max_quantity 0), re-solve, and rank by the change in
+objective. `capacity_removed` counts what the outage removes: Supply capacity, each project's
+capacity in every period it could produce, and the stock on hand that can no longer be drawn.
 
 Why the objective: it is in currency and counts unmet demand at its penalty, so an outage that
 leaves demand unmet ranks as the loss it is. Ranking by total cost reads lost supply as a saving,
@@ -46,7 +49,40 @@ def remove_country(base: InputData, country: str) -> tuple[InputData, None]:
     projects = data.tables.get("Projects")  # a project there is lost with the country (issue 12)
     if projects is not None and len(projects):
         projects.loc[projects["country"] == country, "capacity"] = 0.0
+    stocks = data.tables.get("Stocks")  # and so is its reserve: nothing may be drawn from it
+    if stocks is not None and len(stocks):
+        stocks.loc[stocks["country"] == country, "max_release"] = 0.0
     return data, None
+
+
+def removed_capacity(data: InputData, country: str, unit_of: dict) -> pd.DataFrame:
+    """What removing `country` takes away, per source (supply, projects, stock) and unit, all
+    periods: Supply capacity; each project's capacity times the periods it could produce in; the
+    stock held before the first period (`initial`), which can no longer be drawn."""
+    from model.formulation.planning import first_periods
+
+    parts = []
+    supply = data["Supply"]
+    mine = supply[supply["country"] == country]
+    parts.append(pd.DataFrame({"source": "supply", "commodity": mine["commodity"].to_numpy(),
+                               "quantity": mine["capacity"].to_numpy(dtype=float)}))
+    projects = data.tables.get("Projects")
+    if projects is not None and len(projects):
+        periods = np.asarray(data.periods, dtype=np.int64)
+        first = first_periods(data, list(periods))
+        n = np.array([(periods >= f).sum() for f in first], dtype=float)
+        at = (projects["country"] == country).to_numpy()
+        parts.append(pd.DataFrame({"source": "projects", "commodity": projects["commodity"].to_numpy()[at],
+                                   "quantity": projects["capacity"].to_numpy(dtype=float)[at] * n[at]}))
+    stocks = data.tables.get("Stocks")
+    if stocks is not None and len(stocks):
+        at = (stocks["country"] == country).to_numpy()
+        parts.append(pd.DataFrame({"source": "stock", "commodity": stocks["commodity"].to_numpy()[at],
+                                   "quantity": np.nan_to_num(stocks["initial"].to_numpy(dtype=float)[at])}))
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else \
+        pd.DataFrame({"source": [], "commodity": [], "quantity": []})
+    out["unit"] = out["commodity"].map(lambda c: unit_of.get(c, ""))
+    return out
 
 
 def block_route(base: InputData, route_row: int) -> tuple[InputData, None]:
@@ -63,19 +99,22 @@ def stress_jobs(data: InputData, routes: bool = False) -> tuple[list[Job], dict[
     meta: dict[str, dict] = {}
     supply = data["Supply"]
     units = commodity_units(data)
-    unit_of = supply["commodity"].map(lambda c: units.get(c, ""))
-    for country in dict.fromkeys(supply["country"]):
+    countries = list(supply["country"])
+    for sheet in ("Projects", "Stocks"):  # a country with only a project or a reserve can fail too
+        table = data.tables.get(sheet)
+        countries += list(table["country"]) if table is not None and len(table) else []
+    for country in dict.fromkeys(countries):
         key = f"country {country}"
         jobs.append(Job(key, partial(remove_country, country=country)))
-        mine = (supply["country"] == country).to_numpy()
-        by_unit = supply.loc[mine, "capacity"].groupby(unit_of[mine], sort=False).sum()
+        lost = removed_capacity(data, country, units)
+        by_unit = lost.groupby("unit", sort=False)["quantity"].sum()
         meta[key] = {
             "kind": "country",
             "target": country,
             "units": list(by_unit.index),
             "capacity_removed": float(by_unit.iloc[0]) if len(by_unit) == 1 else np.nan,
             "capacity_removed_by_unit": "; ".join(
-                f"{_qty(v)} {u or '(no unit)'}" for u, v in by_unit.items()),
+                f"{_qty(v)} {u or '(no unit)'}{_parts(lost[lost['unit'] == u])}" for u, v in by_unit.items()),
         }
     if routes:
         for r in data["Routes"].itertuples(index=False):
@@ -172,6 +211,13 @@ def run_stress(
     ).reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table, report
+
+
+def _parts(lost: pd.DataFrame) -> str:
+    """' (of which projects 400, stock 9.2)' when an outage removes more than Supply capacity."""
+    extra = lost[lost["source"] != "supply"].groupby("source", sort=False)["quantity"].sum()
+    extra = extra[extra > 0]
+    return f" (of which {', '.join(f'{s} {_qty(v)}' for s, v in extra.items())})" if len(extra) else ""
 
 
 def _qty(v: float) -> str:

@@ -112,6 +112,7 @@ def planning_keys(data: InputData, periods: list[int], supply: pd.DataFrame,
     ps = supply.iloc[on][["project", "country", "commodity", "period"]].reset_index(drop=True)
     ps["supply_id"] = on
     ps["project_id"] = proj_id.reindex(ps["project"].to_numpy()).to_numpy().astype(np.int64)
+    ps["project_row"] = projects["row"].to_numpy()[ps["project_id"].to_numpy()]  # its Projects row (Excel)
     return {"stocks": stocks, "projects": projects, "builds": builds, "project_supply": ps}
 
 

@@ -203,14 +203,31 @@ def add_content_tracing(m: pyo.ConcreteModel, ix: Index) -> None:
     for (o, k, t), outs in clean_out.items():
         for k2, q in inputs_of[k]:
             uses[(o, k2, t)].extend((q, i) for i in outs)
-    input_keys = sorted(uses, key=str)
+    # clean stocks: pooled inventories of an input k' that clean production at d uses, outside C
+    st = ix.keys["stocks"]
+    made = {(o, k2) for (o, k2, _t) in uses}
+    stock_keys = list(zip(st["country"], st["commodity"], st["period"], strict=True))
+    sc = [i for i, (d, k2, _t) in enumerate(stock_keys) if (d, k2) in made and d not in ix.china]
+    m.SC = pyo.Set(initialize=sc, doc="clean stocks (d,k',t)")
+    m.sc = pyo.Var(m.SC, domain=pyo.NonNegativeReals)
+    prev = st["prev"].to_numpy()
+    held = {stock_keys[i]: i for i in sc}
+
+    @m.Constraint(m.SC)
+    def clean_stock(m, i):
+        """sc[d,k',t] <= s[d,k',t]"""
+        return m.sc[i] <= m.s[i]
+
+    input_keys = sorted(set(uses) | set(held), key=str)
     m.CI = pyo.Set(initialize=range(len(input_keys)), doc="clean inputs (o,k',t)")
 
     @m.Constraint(m.CI)
     def clean_input(m, j):
-        """sum_k recipe[k,k'] * sum_d xc[o,d,k,t] <= sum_o' xc[o',o,k',t]"""
+        """sum_k recipe[k,k'] * sum_d xc[o,d,k,t] + sc[o,k',t] - sc[o,k',t-1] <= sum_o' xc[o',o,k',t]"""
         key = input_keys[j]
-        return sum(q * m.xc[i] for q, i in uses[key]) <= sum(m.xc[i] for i in clean_in[key])
+        i = held.get(key)
+        change = 0 if i is None else m.sc[i] - (m.sc[prev[i]] if prev[i] >= 0 else 0)
+        return sum(q * m.xc[i2] for q, i2 in uses[key]) + change <= sum(m.xc[i2] for i2 in clean_in[key])
 
     fc_set = set(fc)
     m.RULE = pyo.Set(initialize=range(len(rules)), doc="ContentRules entries (r,t)")

@@ -36,13 +36,19 @@ def decorate_plan(wb: Workbook, tables: dict[str, pd.DataFrame]) -> None:
     add_readme(wb, tables)
 
 
-HEADLINES = (  # (label, Summary metric, format) on the Overview, in bn of the currency
+HEADLINES = (  # (label, Summary metric, format) on the Overview, money in bn of the currency
     ("Plan cost (objective)", "objective", "money_bn"),
-    ("Production and route cost", "total_cost", "money_bn"),
+    ("Total cost (production, routes, investment, stocks)", "total_cost", "money_bn"),
     ("Unmet demand, valued at its penalty", "shortfall_value", "money_bn"),
     ("What the China caps cost together", "cost_of_china_caps", "money_bn"),
     ("China caps at their limit ((period, commodity) pairs)", "china_caps_binding", "integer"),
     ("Places with unmet demand", "shortfalls", "integer"),
+    # planning ahead (issue 12): what the plan invests and stockpiles; counts, not tonnes of
+    # different things added together (Projects and Stocks sheets give each in its own unit)
+    ("Investment in new capacity", "investment_cost", "money_bn"),
+    ("Projects built (count; when and how much: Projects sheet)", "projects_built", "integer"),
+    ("Stockpile holding cost", "holding_cost", "money_bn"),
+    ("Stocks bought into or held at the end (count; levels per unit: Stocks sheet)", "stocks_held", "integer"),
 )
 
 

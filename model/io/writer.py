@@ -20,7 +20,7 @@ from model.schema import NUMBER_FORMATS, OUTPUTS, SUMMARY_METRICS, OutputSheet, 
 if TYPE_CHECKING:  # openpyxl is imported by the functions that write through it, not by write_plan
     from openpyxl import Workbook
 
-OVERVIEW_ROWS = 9  # rows of the Overview's headline block (model/io/plan_style.py writes them)
+OVERVIEW_ROWS = 13  # the Overview's headline block: title, len(plan_style.HEADLINES) lines, note, blank
 
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_FILL_COLOR, HEADER_FONT_COLOR = "1F3864", "FFFFFF"

@@ -354,6 +354,7 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
                 "or less costs otherwise)", "quantity_unit": nu, "binding": False,
     }))
     parts += content_sensitivity(plan)  # issue 13: ContentRules (model/content_tables.py)
+    parts += planning_sensitivity(plan, binding, qunit, cur)  # issue 12: Stocks and Projects
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     for col in COLUMNS:
         if col not in out.columns:
@@ -363,10 +364,95 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
     for col in ("allowable_decrease", "allowable_increase"):
         out[col] = out[col].replace([np.inf], np.nan) if ranging is not None else out[col]
     order = {"China cap": 0, "share maximum": 1, "share minimum": 2, "capacity": 3, "unit cost": 4,
-             "delivered cost": 5}
+             "delivered cost": 5, FAMILIES["content_rule"].label: 6, FAMILIES["stock_capacity"].label: 7,
+             FAMILIES["stock_release"].label: 8, FAMILIES["project_capacity"].label: 9}
     out = out.assign(_o=out["measure"].map(order)).sort_values(
         ["_o", "period", "commodity", "country"], kind="stable").drop(columns="_o")
     return out[COLUMNS].reset_index(drop=True)
+
+
+def planning_sensitivity(plan, binding, qunit, cur: str) -> list[pd.DataFrame]:
+    """Sensitivity rows of the planning limits (issue 12), per period, in the sheet's convention
+    (cost_change = objective change per +1 unit of the limit in that period; negative saves):
+
+    * stock capacity  s[d,k,t] <= Stocks.capacity: the reduced cost of s at its upper bound
+      (d objective / d bound). The cell holds for every period, so +1 on it costs the sum over them.
+    * stock release   s[d,k,t-1] - s[d,k,t] <= Stocks.max_release: the row dual; level is the draw.
+    * project capacity  sum_d x[p,d,k,t] <= capacity[p] * sum_{tau<=t} b[p,tau], and the project
+      supply's own capacity row sum_d x[p,d,k,t] <= capacity[p]: Projects.capacity is in both, so
+      one more unit of it in t changes the objective by dual_capacity + dual_project * built_t
+      (raising the coefficient by h moves the row like raising its bound by h * built_t); capex
+      on the extra unit is not included (+ capex * built when the cell itself is raised).
+    Stocks without a capacity or max_release (no limit) have no row here."""
+    from model.formulation.families import FAMILIES, project_available
+
+    lp: LP = plan.lp
+    sol = plan.solution
+    ix = lp.index
+    out: list[pd.DataFrame] = []
+    if ix.size("stocks"):
+        st = ix.keys["stocks"]
+        pn = ix.numbers.planning
+        z = sol.x[lp.cols("stock")]
+        prev = ix.key("stocks", "prev")
+        before = np.where(prev >= 0, z[np.maximum(prev, 0)], pn.initial)
+        su = qunit(st["commodity"].to_numpy())
+        base = {"period": st["period"].to_numpy(), "commodity": st["commodity"].to_numpy(),
+                "country": st["country"].to_numpy(), "limit_row": st["stock_row"].to_numpy()}
+        bind = binding("stock_capacity")
+        rc = sol.col_dual[lp.cols("stock")] if sol.col_dual is not None else np.zeros(len(st))
+        cost = _clean(np.where(np.isfinite(pn.stock_capacity), np.minimum(rc, 0.0), 0.0))
+        frame = pd.DataFrame({"measure": FAMILIES["stock_capacity"].label, **base,
+                              "value": pn.stock_capacity, "level": z + 0.0, "cost_change": cost,
+                              "unit": [f"{cur} per +1 {u} of stock capacity in the period" for u in su],
+                              "note": np.where(cost < 0, "binding: a larger reserve would save money",
+                                               np.where(bind, "full, but more room would not save",
+                                                        "room to spare")),
+                              "quantity_unit": su, "binding": bind})
+        out.append(frame[np.isfinite(pn.stock_capacity)])
+        bind = binding("stock_release")
+        dual = _clean(sol.row_dual[lp.rows("stock_release")])
+        frame = pd.DataFrame({"measure": FAMILIES["stock_release"].label, **base,
+                              "value": pn.max_release, "level": np.maximum(before - z, 0.0) + 0.0,
+                              "cost_change": dual,
+                              "unit": [f"{cur} per +1 {u} of release in the period" for u in su],
+                              "note": np.where(dual < 0, "binding: drawing more from the stock would save money",
+                                               np.where(bind, "drawn to its limit, but more would not save",
+                                                        "below its release limit")),
+                              "quantity_unit": su, "binding": bind})
+        out.append(frame[np.isfinite(pn.max_release)])
+    if ix.size("project_supply"):
+        ps = ix.keys["project_supply"]
+        x = sol.x[lp.cols("flow")]
+        made = np.bincount(ix.key("flows", "supply_id"), weights=x, minlength=ix.size("supply"))
+        level = made[ps["supply_id"].to_numpy()]
+        cap = ix.numbers.planning.capacity[ps["project_id"].to_numpy()]
+        built = np.where(cap > 0, project_available(lp, sol) / np.where(cap > 0, cap, 1.0), 0.0)
+        sid = ps["supply_id"].to_numpy()
+        dual = _clean(sol.row_dual[lp.rows("capacity")][sid] + sol.row_dual[lp.rows("project_capacity")] * built)
+        bind = binding("project_capacity") | binding("capacity")[sid]
+        pu = qunit(ps["commodity"].to_numpy())
+        names = ps["project"].to_numpy(dtype=object)
+
+        def note(p: str, d: float, b: bool, f: float) -> str:
+            part = "" if f >= 1 - 1e-9 or f <= FLOW_ZERO else f" (built {f:.0%} by this period)"
+            what = ("binding: more capacity would save money" if d < 0 else
+                    "built and used up, but more would not save" if b else
+                    "not built by this period" if f <= FLOW_ZERO else "spare capacity")
+            return f"project {p}: {what}{part}"
+
+        out.append(pd.DataFrame({
+            "measure": FAMILIES["project_capacity"].label, "period": ps["period"].to_numpy(),
+            "commodity": ps["commodity"].to_numpy(), "country": ps["country"].to_numpy(),
+            "limit_row": ps["project_row"].to_numpy(), "value": cap + 0.0,
+            "level": level + 0.0, "cost_change": dual,
+            "unit": [f"{cur} per +1 {u} of project capacity in the period (capex not included)" for u in pu],
+            "note": [note(p, d, b, f) for p, d, b, f in zip(names, dual, bind, built, strict=True)],
+            "quantity_unit": pu, "binding": bind}))
+    return [f for f in out if len(f)]
+
+
+FLOW_ZERO = 1e-9  # an available project capacity below this is "not built"
 
 
 def cost_cut_to_enter(lp: LP, sol) -> np.ndarray:

@@ -228,19 +228,21 @@ def check_plan(input_xlsx: str | Path, plan_xlsx: str | Path, tol: float = 1e-6)
         cap = _num(r.get("china_cap"))
         if (cap is None) != (k not in spec.china_cap) or (cap is not None and not _close(cap, spec.china_cap[k], tol)):
             v.append(f"ChinaShare row {i}: china_cap {cap} but Commodities say {spec.china_cap.get(k)}")
-    v += check_content(spec, x, plan.get("chinacontent"), tol)
+    v += check_content(spec, x, plan.get("chinacontent"), tol, level)
     return v
 
 
 # ---------------------------------------------------------------- China content (issue 13)
 
 
-def _most_clean(spec: Spec, x: dict[Flow, float], reach: set[str], weight, rules: list[dict[str, Any]]
-                ) -> tuple[bool, dict[Flow, float]]:
-    """With the flows fixed: a clean stream (0 <= xc <= x, clean inputs only) meeting `rules` that
-    maximises sum weight(f) * xc[f]. (feasible, xc per flow)."""
+def _most_clean(spec: Spec, x: dict[Flow, float], reach: set[str], weight, rules: list[dict[str, Any]],
+                level: dict[tuple[str, str, int], float] | None = None) -> tuple[bool, dict[Flow, float]]:
+    """With the flows and stock levels fixed: a clean stream (0 <= xc <= x, 0 <= sc <= s, clean
+    inputs only) meeting `rules` that maximises sum weight(f) * xc[f]. (feasible, xc per flow)."""
     F = sorted(f for f, q in x.items() if q > 0)
-    fc, rows = clean_rows(spec, F, reach)
+    level = level or {}
+    ST = [(d, k, t) for (d, k) in sorted(spec.stocks) for t in spec.periods]
+    fc, rows, sc = clean_rows(spec, F, reach, ST)
     if not fc:
         return not any(r["max"] < 1 for r in rules if _rule_total(x, r) > 0), {}
     where = {j: i for i, j in enumerate(fc)}
@@ -257,9 +259,10 @@ def _most_clean(spec: Spec, x: dict[Flow, float], reach: set[str], weight, rules
                 r_.append(n), c_.append(where[j]), v_.append(-1.0)
         b.append(-(1.0 - rule["max"]) * total + 1e-6 * max(1.0, total))
         n += 1
-    A = sp.csr_matrix((v_, (r_, c_)), shape=(n, len(fc))) if n else None
-    res = linprog([-weight(F[j]) for j in fc], A_ub=A, b_ub=np.array(b) if n else None,
-                  bounds=[(0.0, max(x[F[j]], 0.0)) for j in fc], method="highs")
+    A = sp.csr_matrix((v_, (r_, c_)), shape=(n, len(fc) + len(sc))) if n else None
+    res = linprog([-weight(F[j]) for j in fc] + [0.0] * len(sc), A_ub=A, b_ub=np.array(b) if n else None,
+                  bounds=[(0.0, max(x[F[j]], 0.0)) for j in fc] + [(0.0, max(level.get(ST[i], 0.0), 0.0))
+                                                                  for i in sc], method="highs")
     if res.status != 0:
         return False, {}
     return True, {F[j]: float(res.x[i]) for i, j in enumerate(fc)}
@@ -270,14 +273,15 @@ def _rule_total(x: dict[Flow, float], rule: dict[str, Any]) -> float:
                if k == rule["commodity"] and t == rule["period"] and d in rule["members"])
 
 
-def check_content(spec: Spec, x: dict[Flow, float], rows: list[dict[str, Any]] | None, tol: float) -> list[str]:
-    """ContentRules hold (some clean stream meets them with the plan's flows), and every
-    ChinaContent row's direct share follows from the flows and its any-stage share lies between
-    the least the flows allow and the rule."""
+def check_content(spec: Spec, x: dict[Flow, float], rows: list[dict[str, Any]] | None, tol: float,
+                  level: dict[tuple[str, str, int], float] | None = None) -> list[str]:
+    """ContentRules hold (some clean stream meets them with the plan's flows and stock levels),
+    and every ChinaContent row's direct share follows from the flows and its any-stage share lies
+    between the least the flows allow and the rule."""
     v: list[str] = []
     if spec.content_rules:
         ok, _ = _most_clean(spec, x, upstream(spec, {r["commodity"] for r in spec.content_rules}),
-                            lambda f: 0.0, spec.content_rules)
+                            lambda f: 0.0, spec.content_rules, level)
         if not ok:
             v.append("ContentRules: no clean stream (made outside the China group from clean inputs) "
                      "meets the rules with the plan's flows")
@@ -311,7 +315,8 @@ def check_content(spec: Spec, x: dict[Flow, float], rows: list[dict[str, Any]] |
         if rule is None and len(rows or []) > 60:
             continue  # the least share per row is an LP each: checked for every row of small plans only
         ok, xc = _most_clean(spec, x, upstream(spec, {k}),
-                             lambda f, k=k, t=t, m=members: 1.0 if (f[2], f[3]) == (k, t) and f[1] in m else 0.0, [])
+                             lambda f, k=k, t=t, m=members: 1.0 if (f[2], f[3]) == (k, t) and f[1] in m else 0.0, [],
+                             level)
         least = 1.0 - sum(q for f, q in xc.items() if f[2] == k and f[3] == t and f[1] in members) / total
         if ok and any_stage < least - 1e-5:
             v.append(f"{where}: any_stage_share {any_stage} but the flows cannot carry less than {least}")

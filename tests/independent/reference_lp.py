@@ -35,6 +35,10 @@ China content (issue 13, ContentRules): a unit is clean when no stage of its cha
     sum_{d in D} xc[o,d,k,t] >= (1 - max_china_content) * sum_{d in D} x[o,d,k,t]   (each rule, t)
     D: the rule's destination country, its group's countries, or (blank) every country outside C;
     a rule row naming the period replaces a blank-period row of the same commodity and destination.
+    Stocks as pooled inventories: sc[d,k',t] >= 0 for each stock outside C of an input k' that
+    clean production at d uses (in any period), every period; sc <= s; the clean-input row of
+    (d,k',t), which then exists in every period, gains + sc[t] - sc[t-1] (sc before the first
+    period = 0: an initial stock's chain is unknown).
 """
 
 from __future__ import annotations
@@ -331,10 +335,11 @@ def upstream(spec: Spec, commodities) -> set[str]:
     return seen
 
 
-def clean_rows(spec: Spec, F: list[tuple[str, str, str, int]], reach: set[str]
-               ) -> tuple[list[int], list[dict[int, float]]]:
-    """The clean flows (positions in F) and the clean-input rows, each {position in the clean list:
-    coefficient} with the row meaning `sum coef * xc <= 0`."""
+def clean_rows(spec: Spec, F: list[tuple[str, str, str, int]], reach: set[str],
+               ST: list[tuple[str, str, int]] = ()) -> tuple[list[int], list[dict[int, float]], list[int]]:
+    """The clean flows (positions in F), the clean-input rows, each {position in xc followed by sc:
+    coefficient} with the row meaning `sum coef * (xc, sc) <= 0`, and the clean stocks (positions
+    in ST; their sc follow the len(fc) clean flows)."""
     fc = [j for j, (o, _d, k, _t) in enumerate(F) if k in reach and o not in spec.china]
     rows: dict[tuple[str, str, int], dict[int, float]] = {}
     for c, j in enumerate(fc):
@@ -342,11 +347,21 @@ def clean_rows(spec: Spec, F: list[tuple[str, str, str, int]], reach: set[str]
         for (out, inp), q in spec.recipes.items():
             if out == k:
                 rows.setdefault((o, inp, t), {})[c] = q
+    made = {(o, k) for (o, k, _t) in rows}
+    sc = [i for i, (d, k, _t) in enumerate(ST) if (d, k) in made and d not in spec.china]
+    at = {ST[i]: n for n, i in enumerate(sc)}
+    for n, i in enumerate(sc):  # + sc[t] - sc[t-1] in the clean-input row of (d, k, t)
+        d, k, t = ST[i]
+        row = rows.setdefault((d, k, t), {})
+        row[len(fc) + n] = 1.0
+        ti = spec.periods.index(t)
+        if ti > 0:
+            row[len(fc) + at[(d, k, spec.periods[ti - 1])]] = -1.0
     for c, j in enumerate(fc):
         _o, d, k, t = F[j]
         if (d, k, t) in rows:
             rows[(d, k, t)][c] = -1.0
-    return fc, list(rows.values())
+    return fc, list(rows.values()), sc
 
 
 # ----------------------------------------------------------------------------- the LP
@@ -485,15 +500,21 @@ def reference_solve(input_xlsx: str | Path, *, relax: bool = False) -> Reference
         b_ub.append(1.0)
         row += 1
     # China content: clean columns after x and u, their rows appended to the inequalities
-    fc, crow = clean_rows(spec, F, upstream(spec, {r["commodity"] for r in spec.content_rules}))
+    fc, crow, sc = clean_rows(spec, F, upstream(spec, {r["commodity"] for r in spec.content_rules}), ST)
     if spec.content_rules:
         base = nvar
-        nvar += len(fc)
-        c = np.concatenate([c, np.zeros(len(fc))])
-        ub = np.concatenate([ub, np.full(len(fc), np.inf)])
+        nvar += len(fc) + len(sc)
+        c = np.concatenate([c, np.zeros(len(fc) + len(sc))])
+        ub = np.concatenate([ub, np.full(len(fc) + len(sc), np.inf)])
+        integrality = np.concatenate([integrality, np.zeros(len(fc) + len(sc))])
         for i, j in enumerate(fc):  # xc - x <= 0
             ur.append(row), uc.append(base + i), uv.append(1.0)
             ur.append(row), uc.append(j), uv.append(-1.0)
+            b_ub.append(0.0)
+            row += 1
+        for n, i in enumerate(sc):  # sc - s <= 0
+            ur.append(row), uc.append(base + len(fc) + n), uv.append(1.0)
+            ur.append(row), uc.append(o_s + i), uv.append(-1.0)
             b_ub.append(0.0)
             row += 1
         for coefs in crow:
