@@ -108,8 +108,9 @@ def project_value(lp: LP, sol: Solution, p: int, *, threads: int | None = None) 
 
 def with_mip_duals(lp: LP, sol: Solution, session: HighsSession, *,
                    threads: int | None = None) -> tuple[Solution, HighsSession]:
-    """A MIP's solution with the duals of the LP whose integer columns are fixed at their optimum
-    (HiGHS gives no duals for a MIP), and the session holding that solved LP (for ranging).
+    """A MIP's solution as the LP whose integer columns are fixed at their optimum gives it (HiGHS
+    gives no duals for a MIP): x, activities and duals of one point, and the session holding that
+    solved LP (for ranging).
     Unchanged for an LP or when there is no solution."""
     if lp.integrality is None or sol.x is None or sol.row_dual is not None:
         return sol, session
@@ -118,8 +119,10 @@ def with_mip_duals(lp: LP, sol: Solution, session: HighsSession, *,
     relaxed = fixed_session.solve(lp_fixed)
     if relaxed.row_dual is None:
         return sol, session
-    return replace(sol, row_dual=relaxed.row_dual, col_dual=relaxed.col_dual,
-                   row_activity=relaxed.row_activity,
+    # x and the objective too: the fixed LP may settle the continuous columns on another point of
+    # the same optimum, and x, row activities and duals must describe one point
+    return replace(sol, x=relaxed.x, objective=relaxed.objective, row_dual=relaxed.row_dual,
+                   col_dual=relaxed.col_dual, row_activity=relaxed.row_activity,
                    dual_objective=dual_objective(lp_fixed, relaxed.row_dual, relaxed.col_dual)), fixed_session
 
 

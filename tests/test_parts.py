@@ -164,3 +164,18 @@ def test_components_equal_scipy_csgraph(seed):
     ours = np.concatenate([rows, cols])
     assert count == k
     assert len(set(zip(ours.tolist(), label.tolist(), strict=True))) == k  # the same grouping, relabelled
+
+
+@pytest.mark.parametrize("with_session", [False, True])
+def test_a_mip_plan_is_one_point(with_session):
+    """x, the row activities and the objective describe the same point on both paths (parts, and a
+    caller's session): the LP with the builds fixed may settle the continuous columns elsewhere on
+    the optimum than the MIP did, so all three are taken from it."""
+    from model.api import solve
+
+    lp_plan = solve(load_workbook(BASE), session=HighsSession() if with_session else None, marginals="dual"
+                    if with_session else "resolve", detail="contract" if with_session else "full")
+    lp, sol = lp_plan.lp, lp_plan.solution
+    act = lp.A @ sol.x
+    assert np.abs(sol.row_activity - act).max() <= 1e-6 * (1 + np.abs(act).max())
+    assert float(lp.c @ sol.x) == pytest.approx(sol.objective, rel=1e-9)

@@ -174,3 +174,31 @@ def test_sensitivity_can_be_switched_off(tmp_path):
     path = write_workbook(tmp_path / "off.xlsx", sheets())
     plan = solve(load_workbook(path), sensitivity=False)
     assert "Sensitivity" not in plan.tables
+
+
+def test_share_limit_levels_equal_the_sources_share_of_the_plans_flows():
+    """Sensitivity's `level` of every ShareLimits row (read off the row's activity) equals the
+    source's share of non-China supply summed from the plan's flows, member by member."""
+    from pathlib import Path
+
+    from model.api import solve
+    from model.data import load_workbook
+
+    plan = solve(load_workbook(Path(__file__).resolve().parents[1] / "inputs" / "base_case.xlsx"), rows="full")
+    lp, sens = plan.lp, plan.tables["Sensitivity"]
+    f, x = lp.index.flows, plan.solution.x[lp.cols("flow")]
+    keep = ~f["china_dest"].to_numpy()
+    total = f.loc[keep, ["period", "commodity"]].assign(q=x[keep]).groupby(["period", "commodity"])["q"].sum()
+    by = f.loc[keep, ["period", "commodity", "origin"]].assign(q=x[keep]).groupby(
+        ["period", "commodity", "origin"])["q"].sum()
+    members = {(r.limit_row, r.commodity, r.period, r.source): r.members for r in lp.index.limits.itertuples()}
+    checked = 0
+    for r in sens[sens["measure"].isin(["share maximum", "share minimum"])].itertuples():
+        s = total.get((r.period, r.commodity), 0.0)
+        if s <= 1e-9:
+            continue
+        inside = sum(by.get((r.period, r.commodity, o), 0.0) for o in members[(r.limit_row, r.commodity, r.period,
+                                                                              r.country)])
+        assert r.level == pytest.approx(inside / s, abs=1e-9)
+        checked += 1
+    assert checked > 100

@@ -297,7 +297,7 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
         if not len(keys):
             continue
         dual = _clean(y[lp.rows(name)])
-        level = _source_share(lp, x, keys, s_tot)
+        level = _source_share(lp, sol, name, keys[col].to_numpy(dtype=float), S(keys))
         bind = binding(name)
         cost = share_cost(name, dual, keys)
         parts.append(pd.DataFrame({
@@ -474,22 +474,13 @@ def cost_cut_to_enter(lp: LP, sol) -> np.ndarray:
     return _clean(best)
 
 
-def _source_share(lp: LP, x: np.ndarray, keys: pd.DataFrame, s_tot: pd.Series) -> np.ndarray:
-    f = lp.index.flows
-    limits = lp.index.limits
-    members = {(r.limit_row, r.commodity, r.period, r.source): r.members for r in limits.itertuples(index=False)}
-    keep = ~f["china_dest"].to_numpy()
-    sub = f.loc[keep, ["period", "commodity", "origin"]].assign(q=x[keep])
-    by = sub.groupby(["period", "commodity", "origin"])["q"].sum()
-    out = np.full(len(keys), np.nan)
-    for i, r in enumerate(keys.itertuples(index=False)):
-        total = s_tot.get((r.period, r.commodity), 0.0)
-        if total <= 1e-9:
-            continue
-        mem = members.get((r.limit_row, r.commodity, r.period, r.source), frozenset())
-        q = sum(by.get((r.period, r.commodity, o), 0.0) for o in mem)
-        out[i] = q / total
-    return out
+def _source_share(lp: LP, sol, family: str, share: np.ndarray, supply: np.ndarray) -> np.ndarray:
+    """Each ShareLimits row's source share of non-China supply, read off the row itself: its entries
+    are (inside - share), so its activity is inside supply - share x S and the level is
+    activity / S + share (NaN where nothing is supplied)."""
+    act = sol.row_activity[lp.rows(family)]
+    some = supply > 1e-9
+    return np.where(some, act / np.where(some, supply, 1.0) + share, np.nan)
 
 
 def _clean(values: np.ndarray) -> np.ndarray:

@@ -141,20 +141,14 @@ def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
     row_label, col_label, count = components(A)
     nnz = np.bincount(row_label, weights=np.diff(A.indptr), minlength=count)
     size = nnz + np.bincount(col_label, minlength=count) + np.bincount(row_label, minlength=count)
-    # pack: largest first, each into the first bundle with room (first fit decreasing)
+    # pack, vectorised: components largest first, cut into consecutive runs of about `cap` each
+    # (a run holds at most 2 cap: no component is larger than cap)
     cap = max(float(size.max(initial=0)), float(min_nnz))
+    order = np.argsort(-size, kind="stable")
+    start = np.cumsum(size[order]) - size[order]
     bundle = np.empty(count, dtype=np.int64)
-    loads: list[float] = []
-    for c in np.argsort(-size, kind="stable"):
-        for b, load in enumerate(loads):
-            if load + size[c] <= cap:
-                bundle[c] = b
-                loads[b] += size[c]
-                break
-        else:
-            bundle[c] = len(loads)
-            loads.append(float(size[c]))
-    k = len(loads)
+    bundle[order] = np.floor(start / cap).astype(np.int64)
+    k = int(bundle.max(initial=-1)) + 1
     col_part, row_part = bundle[col_label], bundle[row_label]
     col_order = np.argsort(col_part, kind="stable")
     row_order = np.argsort(row_part, kind="stable")
@@ -279,7 +273,7 @@ class PartSolver:
             part.h.setBasis(basis)
         self._run_all([(part, lambda part=part: part.h.run()) for part in self.parts])
         for part in self.parts:
-            self._record(part, mip_x=x[part.cols] if len(part.integer) else None)
+            self._record(part)
 
     def basis(self) -> highspy.HighsBasis:
         """The whole model's optimal basis, put together from the parts (for a whole-model session:
@@ -321,12 +315,12 @@ class PartSolver:
             h.changeColsIntegrality(len(idx), idx, np.zeros(len(idx), dtype=np.uint8))
             h.changeColsBounds(len(idx), idx, built, built)
             h.run()
-            self._record(part, mip_x=x, mip_status=status)
+            self._record(part, mip_status=status)
             part.iterations += mip_iterations
         else:
             self._record(part)
 
-    def _record(self, part: _Part, *, mip_x: np.ndarray | None = None, mip_status: Status | None = None) -> None:
+    def _record(self, part: _Part, *, mip_status: Status | None = None) -> None:
         h = part.h
         info = h.getInfo()
         ms = h.getModelStatus()
@@ -338,7 +332,9 @@ class PartSolver:
             part.x = None
             return
         sol = h.getSolution()
-        part.x = mip_x if mip_x is not None else np.asarray(sol.col_value, dtype=float)
+        # a MIP part: x, row values and duals all from the LP with the builds fixed (its optimum is
+        # the MIP's, up to the MIP gap, and may differ in the continuous columns: one consistent point)
+        part.x = np.asarray(sol.col_value, dtype=float)
         part.row_value = np.asarray(sol.row_value, dtype=float)
         duals = sol.dual_valid and info.dual_solution_status == 2
         part.row_dual = np.asarray(sol.row_dual, dtype=float) if duals else None
@@ -368,7 +364,7 @@ class PartSolver:
             if duals:
                 row_dual[q.rows] = q.row_dual
                 col_dual[q.cols] = q.col_dual
-        objective = float(sum(q.mip_objective for q in self.parts))
+        objective = float(sum(q.objective for q in self.parts))  # of x (builds fixed)
         priced = self.fixed_lp(x)
         dual_obj = dual_objective(priced, row_dual, col_dual) if duals else float("nan")
         return Solution(status, name, x, row_value, row_dual, col_dual, objective, dual_obj, iterations, seconds, False)
