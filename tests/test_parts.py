@@ -179,3 +179,11 @@ def test_a_mip_plan_is_one_point(with_session):
     act = lp.A @ sol.x
     assert np.abs(sol.row_activity - act).max() <= 1e-6 * (1 + np.abs(act).max())
     assert float(lp.c @ sol.x) == pytest.approx(sol.objective, rel=1e-9)
+
+
+def test_no_part_is_empty_and_small_ones_are_packed(base):
+    lp, solver, _ = base
+    P = solver.partition
+    sizes = np.diff(P.col_start) + np.diff(P.row_start)
+    assert (sizes > 0).all()
+    assert P.count < 44, "the 44 pieces of the base case: the small ones share a HiGHS object"

@@ -132,7 +132,7 @@ def components(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
-    """The independent parts of the matrix, small ones packed together up to the largest's size.
+    """The independent parts of the matrix, the small ones packed together up to `min_nnz`.
 
     The graph has a node per row and per column and an edge per non-zero; its weakly connected
     components are the parts (a row with no entries, or a column in no row, is a part alone)."""
@@ -141,13 +141,15 @@ def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
     row_label, col_label, count = components(A)
     nnz = np.bincount(row_label, weights=np.diff(A.indptr), minlength=count)
     size = nnz + np.bincount(col_label, minlength=count) + np.bincount(row_label, minlength=count)
-    # pack, vectorised: components largest first, cut into consecutive runs of about `cap` each
-    # (a run holds at most 2 cap: no component is larger than cap)
-    cap = max(float(size.max(initial=0)), float(min_nnz))
+    # pack the small ones, vectorised: components largest first, cut into consecutive runs of about
+    # `min_nnz` each; a component larger than that stays alone (a run holds at most 2 min_nnz
+    # besides). Small parts are what make a re-solve cheap, so nothing larger is packed.
+    cap = float(max(min_nnz, 1))
     order = np.argsort(-size, kind="stable")
     start = np.cumsum(size[order]) - size[order]
     bundle = np.empty(count, dtype=np.int64)
     bundle[order] = np.floor(start / cap).astype(np.int64)
+    _, bundle = np.unique(bundle, return_inverse=True)  # numbered densely: a large part skips numbers
     k = int(bundle.max(initial=-1)) + 1
     col_part, row_part = bundle[col_label], bundle[row_label]
     col_order = np.argsort(col_part, kind="stable")
