@@ -14,15 +14,9 @@ from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
 from model.planning_tables import fixed_builds, project_values, with_mip_duals
 from model.results import Analysis, Plan, build_plan
+from model.solve import marginals as marginals_of
 from model.solve.highs import HighsSession
-from model.solve.marginals import (
-    balance_ranges,
-    cost_of_caps,
-    resolve_content_marginals,
-    resolve_marginals,
-    resolve_prices,
-    resolve_project_values,
-)
+from model.solve.marginals import balance_ranges
 from model.solve.parts import PartSolver
 from model.status import Status
 
@@ -81,18 +75,23 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
     if exact:
         an.summary["independent_parts"] = parts.partition.count
         t0 = time.perf_counter()
-        an.prices = resolve_prices(fixed, sol, *balance_ranges(parts, fixed), parts)
+        an.prices = marginals_of.run(parts, [marginals_of.prices(fixed, sol, *balance_ranges(parts, fixed), parts)])[0]
         an.summary["prices_seconds"] = round(time.perf_counter() - t0, 4)
         t0 = time.perf_counter()
-        an.share_marginals = resolve_marginals(fixed, sol, parts)
-        an.content_marginals = resolve_content_marginals(fixed, sol, parts)
+        # the other re-solves in one batch (the parts' threads stay busy across kinds); lifting the
+        # caps may change what a MIP builds, so with builds they are re-solved as MIPs, as are the
+        # projects' values (each built project forbidden: Projects.value)
+        kinds = [marginals_of.share_marginals(fixed, sol), marginals_of.content_marginals(fixed, sol),
+                 marginals_of.caps_cost(lp, sol.objective, mip=parts.mip)]
+        if lp.index.size("projects"):
+            kinds.append(marginals_of.project_values(lp, sol))
+        got = marginals_of.run(parts, kinds)
+        an.share_marginals, an.content_marginals = got[0], got[1]
+        an.summary.update(got[2])
+        if len(got) > 3:
+            an.project_values = got[3]
         an.summary["marginals"] = "re-solved: objective change for +1 percentage point of each binding share limit"
         an.summary["marginals_seconds"] = round(time.perf_counter() - t0, 4)
-        # lifting the caps may change what a MIP builds: its parts are re-solved as MIPs
-        an.summary.update(cost_of_caps(lp, sol.objective, parts))
-        if lp.index.size("projects"):
-            # each built project's value: the plan re-solved with it forbidden (Projects.value)
-            an.project_values = resolve_project_values(lp, sol, parts)
     elif solved and detail == "full" and lp.index.size("projects"):
         an.project_values = project_values(lp, sol, threads=threads)
     if solved and detail == "full" and (ranging or alternate_optima):

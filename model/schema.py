@@ -539,7 +539,8 @@ SUMMARY_METRICS: dict[str, tuple[Format, str, str]] = {
     "solve_seconds": ("number", "s", "HiGHS time."),
     "build_seconds": ("number", "s", "Time to build the LP."),
     "marginals": ("text", "", "How marginal costs of share limits were found."),
-    "marginals_seconds": ("number", "s", "Time for the marginal re-solves."),
+    "marginals_seconds": ("number", "s", "Time for the marginal re-solves, the cost of the caps and the projects' "
+                          "values (one batch)."),
     "prices_seconds": ("number", "s", "Time for the Prices re-solves at degenerate destinations."),
     "independent_parts": ("integer", "count", "Parts the LP falls into (no row shared): solved, and re-solved "
                           "for marginals and prices, one part at a time (model/solve/parts.py)."),

@@ -15,6 +15,8 @@ model/solve/parts.py, which re-solves only the independent part of the LP holdin
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,13 +37,36 @@ def tight_rows(lp: LP, sol: Solution, family: str) -> np.ndarray:
     return np.flatnonzero(binding(lp, sol, family))
 
 
-def resolve_marginals(lp: LP, sol: Solution, solver: PartSolver) -> dict[str, np.ndarray]:
+@dataclasses.dataclass
+class WhatIfs:
+    """Re-solves of one kind: the changes, and how to read their objective changes into a result.
+    Kinds are run together (`run`), so the parts' threads stay busy across kinds."""
+
+    changes: list[Change]
+    read: Callable[[np.ndarray], Any]
+    mip: bool = False  # re-solved with the builds free (PartSolver.mip_deltas)
+
+
+def run(solver: PartSolver, kinds: list[WhatIfs]) -> list[Any]:
+    """Each kind's result, its re-solves run in one batch per mode (LP, MIP)."""
+    out: list[Any] = [None] * len(kinds)
+    for mip in (False, True):
+        chosen = [i for i, k in enumerate(kinds) if k.mip == mip]
+        changes = [c for i in chosen for c in kinds[i].changes]
+        d = (solver.mip_deltas if mip else solver.deltas)(changes) if changes else np.zeros(0)
+        at = 0
+        for i in chosen:
+            n = len(kinds[i].changes)
+            out[i] = kinds[i].read(d[at:at + n])
+            at += n
+    return out
+
+
+def share_marginals(lp: LP, sol: Solution) -> WhatIfs:
     """Objective change per +1 percentage point for every row of every share family.
 
     Rows that are slack get 0; a share already at 1 cannot be raised and gets 0, and so does a row
-    whose re-solve fails (raising a minimum share can make the plan infeasible). `solver` holds
-    `lp` at its optimum (model/solve/parts.py): each re-solve touches only the part holding the row.
-    """
+    whose re-solve fails (raising a minimum share can make the plan infeasible)."""
     out = {name: np.zeros(lp.row_blocks[name].size) for name in SHARE_FAMILIES if name in lp.row_blocks}
     where, changes, steps = [], [], []
     for name in out:
@@ -57,58 +82,69 @@ def resolve_marginals(lp: LP, sol: Solution, solver: PartSolver) -> dict[str, np
                                                lp.A.data[seg] - step))
             where.append((name, int(j)))
             steps.append(step)
-    for (name, j), step, d in zip(where, steps, solver.deltas(changes), strict=True):
-        if np.isfinite(d):
-            out[name][j] = d * (STEP / step) / (100 * STEP)
-    return out
+
+    def read(deltas: np.ndarray) -> dict[str, np.ndarray]:
+        for (name, j), step, d in zip(where, steps, deltas, strict=True):
+            if np.isfinite(d):
+                out[name][j] = d * (STEP / step) / (100 * STEP)
+        return out
+
+    return WhatIfs(changes, read)
 
 
-def resolve_content_marginals(lp: LP, sol: Solution, solver: PartSolver) -> np.ndarray:
+def content_marginals(lp: LP, sol: Solution) -> WhatIfs:
     """Objective change per +1 percentage point of max_china_content, per rule entry: each binding
     content_rule row (families.binding) re-solved with its limit one point higher (others: 0).
 
     The row is sum xc + (m - 1) sum x >= 0: raising m by h adds h to each flow entry of the row."""
     block = lp.row_blocks.get("content_rule")
     out = np.zeros(block.size if block is not None else 0)
-    if block is None or not block.size:
-        return out
-    flows = lp.cols("flow")
-    limit = lp.index.numbers.max_china_content
     where, changes = [], []
-    for j in tight_rows(lp, sol, "content_rule"):
-        step = min(STEP, 1.0 - float(limit[j]))
-        if step <= 0:
-            continue
-        r = lp.row_start["content_rule"] + int(j)
-        seg = slice(lp.A.indptr[r], lp.A.indptr[r + 1])
-        cols = lp.A.indices[seg]
-        flow = (cols >= flows.start) & (cols < flows.stop)
-        changes.append(Change.coefficients(np.full(int(flow.sum()), r), cols[flow], lp.A.data[seg][flow] + step))
-        where.append((int(j), step))
-    for (j, step), d in zip(where, solver.deltas(changes), strict=True):
-        if np.isfinite(d):
-            out[j] = d / (100 * step)
-    return out
+    if block is not None and block.size:
+        flows = lp.cols("flow")
+        limit = lp.index.numbers.max_china_content
+        for j in tight_rows(lp, sol, "content_rule"):
+            step = min(STEP, 1.0 - float(limit[j]))
+            if step <= 0:
+                continue
+            r = lp.row_start["content_rule"] + int(j)
+            seg = slice(lp.A.indptr[r], lp.A.indptr[r + 1])
+            cols = lp.A.indices[seg]
+            flow = (cols >= flows.start) & (cols < flows.stop)
+            changes.append(Change.coefficients(np.full(int(flow.sum()), r), cols[flow],
+                                               lp.A.data[seg][flow] + step))
+            where.append((int(j), step))
+
+    def read(deltas: np.ndarray) -> np.ndarray:
+        for (j, step), d in zip(where, deltas, strict=True):
+            if np.isfinite(d):
+                out[j] = d / (100 * step)
+        return out
+
+    return WhatIfs(changes, read)
 
 
-def cost_of_caps(lp: LP, objective: float, solver: PartSolver) -> dict[str, float]:
+def caps_cost(lp: LP, objective: float, *, mip: bool) -> WhatIfs:
     """What the China caps cost together: the objective minus the objective with every cap lifted.
 
     The caps interact, so this is not the sum of the per-cap marginal costs; it answers the first
-    question an analyst asks of a plan. Lifting the caps may change what a MIP builds, so the parts
-    holding builds are re-solved as MIPs (PartSolver.mip_deltas); the others warm."""
+    question an analyst asks of a plan. Lifting the caps may change what a MIP builds (`mip`: the
+    parts holding builds are re-solved as MIPs)."""
     rows = lp.rows("china_cap")
     if rows.stop == rows.start:
-        return {}
+        return WhatIfs([], lambda deltas: {})
     idx = np.arange(rows.start, rows.stop)
-    d = solver.mip_deltas([Change.row_bounds(idx, lp.row_lower[idx], np.full(len(idx), np.inf))])[0]
-    if not np.isfinite(d):
-        return {}
-    free = objective + d
-    return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
+
+    def read(deltas: np.ndarray) -> dict[str, float]:
+        if not np.isfinite(deltas[0]):
+            return {}
+        free = objective + float(deltas[0])
+        return {"cost_of_china_caps": objective - free, "objective_without_china_caps": free}
+
+    return WhatIfs([Change.row_bounds(idx, lp.row_lower[idx], np.full(len(idx), np.inf))], read, mip)
 
 
-def resolve_project_values(lp: LP, sol: Solution, solver: PartSolver) -> np.ndarray:
+def project_values(lp: LP, sol: Solution) -> WhatIfs:
     """Each built project's value (0 for the others): what the objective loses with every b[p,t] of
     the project at 0, re-solved as a MIP on the parts holding it (Projects.value)."""
     cols = lp.cols("build")
@@ -120,8 +156,12 @@ def resolve_project_values(lp: LP, sol: Solution, solver: PartSolver) -> np.ndar
     for p in todo:
         j = cols.start + np.flatnonzero(pid == p)
         changes.append(Change.col_bounds(j, np.zeros(len(j)), np.zeros(len(j))))
-    value[todo] = solver.mip_deltas(changes)
-    return value
+
+    def read(deltas: np.ndarray) -> np.ndarray:
+        value[todo] = deltas
+        return value
+
+    return WhatIfs(changes, read, mip=True)
 
 
 MAX_PRICE_RESOLVES = 2000  # beyond this many degenerate destinations, the rest keep their dual
@@ -147,8 +187,8 @@ def balance_ranges(solver: PartSolver, lp: LP) -> tuple[np.ndarray, np.ndarray]:
     return np.nan_to_num(up - b, nan=0.0), np.nan_to_num(b - dn, nan=0.0)
 
 
-def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, solver: PartSolver, *,
-                   work: float = PRICE_WORK) -> Prices:
+def prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, solver: PartSolver, *,
+           work: float = PRICE_WORK) -> WhatIfs:
     """marginal_cost = the dual where it holds for a whole unit more (ranging), else a re-solve with
     demand + 1; marginal_saving likewise for one unit less (only where demand >= 1).
 
@@ -177,13 +217,17 @@ def resolve_prices(lp: LP, sol: Solution, up: np.ndarray, dn: np.ndarray, solver
             i = rows.start + int(j)
             changes.append(Change.row_bounds(i, demand[j] + step, demand[j] + step))
             targets.append((int(j), step, out))
-    resolved = np.zeros(n, dtype=bool)
-    for (j, step, out), d in zip(targets, solver.deltas(changes), strict=True):
-        if np.isfinite(d):
-            out[j] = d / step
-            resolved[j] = True
-    differs = np.abs(cost - np.nan_to_num(saving, nan=cost)) > 1e-6 * (1 + np.abs(cost))
-    note[resolved] = "re-solved: the dual does not hold for a whole unit"
-    note[resolved & differs] = ("degenerate: one more unit costs marginal_cost, one less saves "
-                                "marginal_saving")
-    return Prices(cost + 0.0, saving, note, len(changes))
+
+    def read(deltas: np.ndarray) -> Prices:
+        resolved = np.zeros(n, dtype=bool)
+        for (j, step, out), d in zip(targets, deltas, strict=True):
+            if np.isfinite(d):
+                out[j] = d / step
+                resolved[j] = True
+        differs = np.abs(cost - np.nan_to_num(saving, nan=cost)) > 1e-6 * (1 + np.abs(cost))
+        note[resolved] = "re-solved: the dual does not hold for a whole unit"
+        note[resolved & differs] = ("degenerate: one more unit costs marginal_cost, one less saves "
+                                    "marginal_saving")
+        return Prices(cost + 0.0, saving, note, len(changes))
+
+    return WhatIfs(changes, read)
