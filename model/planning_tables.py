@@ -115,7 +115,11 @@ def with_mip_duals(lp: LP, sol: Solution, session: HighsSession, *,
     if lp.integrality is None or sol.x is None or sol.row_dual is not None:
         return sol, session
     lp_fixed = fixed_builds(lp, sol)
-    fixed_session = HighsSession(threads=threads)
+    # kept on the MIP's session: a batch's next scenario updates it in place (only the fixed
+    # bounds and the scenario's edits change) instead of passing and solving a new LP cold
+    fixed_session = session.pricing
+    if fixed_session is None:
+        fixed_session = session.pricing = HighsSession(threads=threads, warm_start=session.warm_start)
     relaxed = fixed_session.solve(lp_fixed)
     if relaxed.row_dual is None:
         return sol, session

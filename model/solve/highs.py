@@ -71,6 +71,9 @@ class HighsSession:
         self._cold_iterations: int | None = None
         self.rebuilds = 0
         self.updates = 0
+        # a MIP's plans are priced by the LP with its builds fixed (planning_tables.with_mip_duals):
+        # the session solving those, kept so a batch updates it in place scenario after scenario
+        self.pricing: HighsSession | None = None
         # The structures this session has loaded, newest first, each with its last optimal basis:
         # a scenario that returns to an earlier structure (the base after "no caps") refreshes
         # that Index's numbers instead of redoing the joins (the LP is the same either way,
@@ -102,6 +105,8 @@ class HighsSession:
         self.h.clearSolver()
         for k in self._known:
             k.basis = None
+        if self.pricing is not None:
+            self.pricing.forget_bases()
 
     def _entry(self, lp: LP | None) -> _Known | None:
         return None if lp is None else next((k for k in self._known if k.index.memo is lp.index.memo), None)
@@ -118,10 +123,15 @@ class HighsSession:
             self._pass(lp)
             self._restore_basis(lp)
             self.rebuilds += 1
+        self.remember(lp)
+        self.lp = lp
+
+    def remember(self, lp: LP) -> None:
+        """Note `lp`'s structure as the newest met, so the next build reuses its Index (api.solve also
+        calls this for an LP it solves by parts, which this session does not load)."""
         entry = self._entry(lp) or _Known(lp.index)
         entry.index = lp.index
         self._known = [entry, *(k for k in self._known if k is not entry)][:self.MAX_STRUCTURES]
-        self.lp = lp
 
     # With warm_start="always" a structure met again starts from its last optimal basis (a batch
     # that alternates between capped and uncapped scenarios stays warm). "auto" does not: it
