@@ -65,6 +65,9 @@ def lp_rows_per_family(lp) -> dict[str, int]:
     return out
 
 
+MIP_GAP = 1e-4  # HiGHS's default mip_rel_gap: what "optimal" promises for a MIP
+
+
 @examples(25)
 @given(planning_workbooks())
 def test_engine_reference_and_pyomo_agree_with_stocks_and_projects(sheets):
@@ -75,11 +78,15 @@ def test_engine_reference_and_pyomo_agree_with_stocks_and_projects(sheets):
         assert str(plan.status) in ("optimal", "optimal_with_shortfall")
         assert check_plan(inp, out) == []
         ref = reference_solve(inp)
-        assert close(plan.objective, ref.objective), (plan.objective, ref.objective)
+        # a MIP (binary projects) is optimal within HiGHS's relative gap (1e-4) on the engine's and
+        # Pyomo's side; the reference is solved to a zero gap, so the engine may not beat it
+        gap = MIP_GAP if plan.lp.integrality is not None and plan.lp.integrality.any() else 1e-6
+        assert close(plan.objective, ref.objective, gap), (plan.objective, ref.objective)
+        assert plan.objective >= ref.objective - 1e-6 * max(1.0, abs(ref.objective)), (plan.objective, ref.objective)
         m = build_pyomo(plan.lp.index)
         termination, objective = solve_pyomo(m)
         assert termination == "optimal"
-        assert close(objective, plan.objective), (objective, plan.objective)
+        assert close(objective, plan.objective, gap), (objective, plan.objective)
         lp_rows = lp_rows_per_family(plan.lp)
         for family, components in FAMILIES.items():
             if family == "share_max":
