@@ -12,7 +12,7 @@ from typing import Literal
 
 from model.data import InputData, load_workbook
 from model.formulation.lp import build_lp
-from model.planning_tables import fixed_builds, project_values, with_mip_duals
+from model.planning_tables import fixed_builds, project_values
 from model.results import Analysis, Plan, build_plan
 from model.solve import marginals as marginals_of
 from model.solve.highs import HighsSession
@@ -65,9 +65,7 @@ def solve(data: InputData, *, no_shortfall: bool = False, time_limit_s: float | 
             session = HighsSession(time_limit_s=limit, threads=threads)
         else:
             session.time_limit_s = limit
-        # a MIP (binary projects): duals, prices, marginals, ranging and alternate optima are those of
-        # the LP with every build fixed at its optimum (`fixed`, solved in `priced`); an LP is its own
-        sol, priced = with_mip_duals(lp, session.solve(lp), session, threads=threads)
+        sol, priced = session.solve(lp), session  # an LP (every MIP goes by parts, above)
     fixed = fixed_builds(lp, sol)
     an = Analysis(sensitivity=(sensitivity or ranging or alternate_optima) and detail == "full", rows=rows)
     solved = sol.x is not None and sol.row_dual is not None

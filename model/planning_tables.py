@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from model.formulation.lp import LP
-from model.solve.highs import HighsSession, Solution, dual_objective
+from model.solve.highs import Solution
 
 if TYPE_CHECKING:
     from model.data import InputData
@@ -58,14 +58,14 @@ def stocks_table(data: InputData, lp: LP, z: np.ndarray) -> pd.DataFrame:
 
 
 def project_values(lp: LP, sol: Solution, *, threads: int | None = None) -> np.ndarray:
-    """Each built project's value (0 for the others): api.solve computes it in the Analysis step."""
-    y = sol.x[lp.cols("build")]
-    pid = lp.index.key("builds", "project_id")
-    built = np.bincount(pid, weights=y, minlength=len(lp.index.keys["projects"]))
-    value = np.zeros(len(built))
-    for p in np.flatnonzero(built > 1e-6):
-        value[p] = project_value(lp, sol, p, threads=threads)
-    return value
+    """Each built project's value (0 for the others), for a caller with no Analysis (a batch): the
+    what-if of model/solve/marginals.project_values on the LP's parts, solved afresh."""
+    from model.solve import marginals
+    from model.solve.parts import PartSolver
+
+    solver = PartSolver(lp, threads=threads)
+    solver.solve()
+    return marginals.run(solver, [marginals.project_values(lp, sol)])[0]
 
 
 def projects_table(lp: LP, sol: Solution, *, values: np.ndarray | None = None,
@@ -96,46 +96,19 @@ def projects_table(lp: LP, sol: Solution, *, values: np.ndarray | None = None,
     })
 
 
-def project_value(lp: LP, sol: Solution, p: int, *, threads: int | None = None) -> float:
-    """What the objective loses without project `p`: re-solved with every b[p,τ] = 0."""
-    upper = lp.upper.copy()
-    cols = lp.cols("build")
-    j = np.flatnonzero(lp.index.key("builds", "project_id") == p)
-    upper[cols.start + j] = 0.0
-    without = HighsSession(threads=threads).solve(replace(lp, upper=upper))
-    return float(without.objective - sol.objective) if without.x is not None else float("nan")
-
-
-def with_mip_duals(lp: LP, sol: Solution, session: HighsSession, *,
-                   threads: int | None = None) -> tuple[Solution, HighsSession]:
-    """A MIP's solution as the LP whose integer columns are fixed at their optimum gives it (HiGHS
-    gives no duals for a MIP): x, activities and duals of one point, and the session holding that
-    solved LP (for ranging).
-    Unchanged for an LP or when there is no solution."""
-    if lp.integrality is None or sol.x is None or sol.row_dual is not None:
-        return sol, session
-    lp_fixed = fixed_builds(lp, sol)
-    # kept on the MIP's session: a batch's next scenario updates it in place (only the fixed
-    # bounds and the scenario's edits change) instead of passing and solving a new LP cold
-    fixed_session = session.pricing
-    if fixed_session is None:
-        fixed_session = session.pricing = HighsSession(threads=threads, warm_start=session.warm_start)
-    relaxed = fixed_session.solve(lp_fixed)
-    if relaxed.row_dual is None:
-        return sol, session
-    # x and the objective too: the fixed LP may settle the continuous columns on another point of
-    # the same optimum, and x, row activities and duals must describe one point
-    return replace(sol, x=relaxed.x, objective=relaxed.objective, row_dual=relaxed.row_dual,
-                   col_dual=relaxed.col_dual, row_activity=relaxed.row_activity,
-                   dual_objective=dual_objective(lp_fixed, relaxed.row_dual, relaxed.col_dual)), fixed_session
-
-
 def fixed_builds(lp: LP, sol: Solution | None) -> LP:
     """The LP of a MIP with every integer column fixed at its optimum (the MIP itself when it is an
     LP or has no solution): duals and re-solved marginals of a MIP plan are this LP's."""
     if lp.integrality is None or sol is None or sol.x is None:
         return lp
+    return builds_fixed_at(lp, sol.x)
+
+
+def builds_fixed_at(lp: LP, x: np.ndarray) -> LP:
+    """`lp` with every integer column fixed at its value in `x` (rounded) and no integrality."""
+    if lp.integrality is None:
+        return lp
     fixed = np.flatnonzero(lp.integrality)
     lower, upper = lp.lower.copy(), lp.upper.copy()
-    lower[fixed] = upper[fixed] = np.round(sol.x[fixed])
+    lower[fixed] = upper[fixed] = np.round(x[fixed])
     return replace(lp, lower=lower, upper=upper, integrality=None)

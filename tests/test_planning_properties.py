@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from model.api import solve_workbook
 from model.formulation.pyomo_model import build_pyomo, solve_pyomo
-from tests.independent.checker import check_plan
 from tests.independent.reference_lp import reference_solve
-from tests.test_properties import close, examples, workbooks
+from tests.test_properties import close, examples, solved_and_checked, workbooks
 from tests.workbooks import write_workbook
 
 # LP row family -> the Pyomo constraint components stating it
@@ -72,11 +71,7 @@ MIP_GAP = 1e-4  # HiGHS's default mip_rel_gap: what "optimal" promises for a MIP
 @given(planning_workbooks())
 def test_engine_reference_and_pyomo_agree_with_stocks_and_projects(sheets):
     with tempfile.TemporaryDirectory() as d:
-        inp = write_workbook(Path(d) / "in.xlsx", sheets)
-        out = Path(d) / "plan.xlsx"
-        plan = solve_workbook(inp, out)
-        assert str(plan.status) in ("optimal", "optimal_with_shortfall")
-        assert check_plan(inp, out) == []
+        inp, plan = solved_and_checked(sheets, Path(d))
         ref = reference_solve(inp)
         # a MIP (binary projects) is optimal within HiGHS's relative gap (1e-4) on the engine's and
         # Pyomo's side; the reference is solved to a zero gap, so the engine may not beat it

@@ -204,15 +204,22 @@ def shuffled(sheets: Sheets, rnd: random.Random) -> Sheets:
 # --------------------------------------------------------------------------- properties
 
 
+def solved_and_checked(sheets: Sheets, folder: Path):
+    """Write `sheets`, solve them through the command's API into a plan workbook, and check that
+    plan with the independent checker: (input path, plan)."""
+    inp = write_workbook(folder / "in.xlsx", sheets)
+    out = folder / "plan.xlsx"
+    plan = solve_workbook(inp, out)
+    assert str(plan.status) in ("optimal", "optimal_with_shortfall")
+    assert check_plan(inp, out) == []
+    return inp, plan
+
+
 @examples(25)
 @given(workbooks())
 def test_plan_is_feasible_optimal_and_dual_matches(sheets):
     with tempfile.TemporaryDirectory() as d:
-        inp = write_workbook(Path(d) / "in.xlsx", sheets)
-        out = Path(d) / "plan.xlsx"
-        plan = solve_workbook(inp, out)
-        assert str(plan.status) in ("optimal", "optimal_with_shortfall")
-        assert check_plan(inp, out) == []
+        inp, plan = solved_and_checked(sheets, Path(d))
         ref = reference_optimum(inp)
         assert close(plan.objective, ref), (plan.objective, ref)
         summary = plan.tables["Summary"]

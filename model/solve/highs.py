@@ -23,6 +23,7 @@ from typing import Literal
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from model.formulation.lp import LP
 from model.status import Status
@@ -71,9 +72,6 @@ class HighsSession:
         self._cold_iterations: int | None = None
         self.rebuilds = 0
         self.updates = 0
-        # a MIP's plans are priced by the LP with its builds fixed (planning_tables.with_mip_duals):
-        # the session solving those, kept so a batch updates it in place scenario after scenario
-        self.pricing: HighsSession | None = None
         # The structures this session has loaded, newest first, each with its last optimal basis:
         # a scenario that returns to an earlier structure (the base after "no caps") refreshes
         # that Index's numbers instead of redoing the joins (the LP is the same either way,
@@ -105,8 +103,6 @@ class HighsSession:
         self.h.clearSolver()
         for k in self._known:
             k.basis = None
-        if self.pricing is not None:
-            self.pricing.forget_bases()
 
     def _entry(self, lp: LP | None) -> _Known | None:
         return None if lp is None else next((k for k in self._known if k.index.memo is lp.index.memo), None)
@@ -150,22 +146,7 @@ class HighsSession:
             self._cold_iterations = 0  # a basis is loaded: the next solve is warm
 
     def _pass(self, lp: LP) -> None:
-        model = highspy.HighsLp()
-        m, n = lp.shape
-        model.num_col_ = n
-        model.num_row_ = m
-        model.col_cost_ = lp.c
-        model.col_lower_ = lp.lower
-        model.col_upper_ = _finite(lp.upper)
-        model.row_lower_ = _finite(lp.row_lower)
-        model.row_upper_ = _finite(lp.row_upper)
-        A = lp.A.tocsc()
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = A.indptr.astype(np.int32)
-        model.a_matrix_.index_ = A.indices.astype(np.int32)
-        model.a_matrix_.value_ = A.data.astype(float)
-        if lp.integrality is not None:  # binary projects (issue 12): a MIP
-            model.integrality_ = [highspy.HighsVarType(int(v)) for v in lp.integrality]
+        model = highs_lp(lp.c, lp.lower, lp.upper, lp.row_lower, lp.row_upper, lp.A.tocsc(), lp.integrality)
         self.h.clearModel()
         self._check(self.h.passModel(model), "passModel")
         self._cold_iterations = None
@@ -180,11 +161,11 @@ class HighsSession:
         idx = np.flatnonzero((old.lower != new.lower) | (old.upper != new.upper))
         if len(idx):
             self._check(h.changeColsBounds(len(idx), idx.astype(np.int32), new.lower[idx],
-                                           _finite(new.upper[idx])), "changeColsBounds")
+                                           finite(new.upper[idx])), "changeColsBounds")
         idx = np.flatnonzero((old.row_lower != new.row_lower) | (old.row_upper != new.row_upper))
         if len(idx):
-            self._check(h.changeRowsBounds(len(idx), idx.astype(np.int32), _finite(new.row_lower[idx]),
-                                           _finite(new.row_upper[idx])), "changeRowsBounds")
+            self._check(h.changeRowsBounds(len(idx), idx.astype(np.int32), finite(new.row_lower[idx]),
+                                           finite(new.row_upper[idx])), "changeRowsBounds")
         n = new.shape[1]
         was, now = (np.zeros(n, np.uint8) if v is None else v.astype(np.uint8) for v in (old.integrality, new.integrality))
         idx = np.flatnonzero(was != now)
@@ -352,7 +333,28 @@ def dual_objective(lp: LP, row_dual: np.ndarray, col_dual: np.ndarray) -> float:
     return priced(row_dual, lp.row_lower, lp.row_upper) + priced(col_dual, lp.lower, lp.upper)
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
+def highs_lp(c, lower, upper, row_lower, row_upper, A: sp.csc_matrix,
+             integrality: np.ndarray | None = None) -> highspy.HighsLp:
+    """The HiGHS model of min c'x, row_lower <= A x <= row_upper, lower <= x <= upper (A column-wise);
+    `integrality` 1 for integer columns (binary projects, issue 12: a MIP), None for an LP."""
+    model = highspy.HighsLp()
+    model.num_row_, model.num_col_ = A.shape
+    model.col_cost_ = np.asarray(c, dtype=float)
+    model.col_lower_ = finite(lower)
+    model.col_upper_ = finite(upper)
+    model.row_lower_ = finite(row_lower)
+    model.row_upper_ = finite(row_upper)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = A.indptr.astype(np.int32)
+    model.a_matrix_.index_ = A.indices.astype(np.int32)
+    model.a_matrix_.value_ = A.data.astype(float)
+    if integrality is not None:
+        model.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
+    return model
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    """Bounds as HiGHS takes them: +-inf as +-kHighsInf."""
     out = np.asarray(values, dtype=float).copy()
     out[np.isposinf(out)] = INF
     out[np.isneginf(out)] = -INF

@@ -17,8 +17,8 @@ and since HiGHS 1.2 each calling thread gets its own scheduler (HiGHS PR #818), 
 objects may run at the same time. Every object runs with threads=1: the parts are the parallelism.
 
 A MIP part (binary projects) is solved as a MIP, then its integer columns are fixed at their
-optimum and the same object re-solves the LP: its duals price the plan (as planning_tables.
-with_mip_duals does for the whole). What-ifs on the MIP itself (the cost of the caps, a project's
+optimum and the same object re-solves the LP: x, activities and duals all come from it, so a
+plan is one point (api.solve sends every MIP here). What-ifs on the MIP itself (the cost of the caps, a project's
 value) go to `mip_deltas`, which re-solves the touched MIP parts from scratch.
 """
 
@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from model.formulation.lp import LP
 from model.solve import highs
-from model.solve.highs import INF, Solution, dual_objective, new_highs
+from model.solve.highs import INF, Solution, dual_objective, finite, highs_lp, new_highs
 from model.status import Status
 
 MIN_PART_NNZ = 2_000  # parts smaller than this are packed together (a HiGHS object per tiny part costs more)
@@ -190,22 +190,11 @@ class _Part:
             self.dirty = False
 
     def model(self, *, integer: bool) -> highspy.HighsLp:
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = len(self.cols), len(self.rows)
-        lp.col_cost_ = self.c
-        lp.col_lower_ = _finite(self.lower)
-        lp.col_upper_ = _finite(self.upper)
-        lp.row_lower_ = _finite(self.row_lower)
-        lp.row_upper_ = _finite(self.row_upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = self.A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = self.A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = self.A.data.astype(float)
+        kinds = None
         if integer and len(self.integer):
             kinds = np.zeros(len(self.cols), dtype=np.int64)
             kinds[self.integer] = 1
-            lp.integrality_ = [highspy.HighsVarType(int(v)) for v in kinds]
-        return lp
+        return highs_lp(self.c, self.lower, self.upper, self.row_lower, self.row_upper, self.A, kinds)
 
 
 def _new(log: bool = False) -> highspy.Highs:
@@ -229,7 +218,6 @@ class PartSolver:
         self.log = log
         self.time_limit_s = time_limit_s
         self.workers = 1 if threads == 1 else max(1, min(MAX_WORKERS, os.cpu_count() or 1))
-        started = time.perf_counter()
         self.partition = parts if parts is not None else partition(lp.A)
         P = self.partition
         # one permutation makes the matrix block diagonal; each part is then a run of columns
@@ -241,14 +229,13 @@ class PartSolver:
             block = sp.csc_matrix((A.data[A.indptr[a]:A.indptr[b]], A.indices[A.indptr[a]:A.indptr[b]],
                                    A.indptr[a:b + 1] - A.indptr[a]), shape=(len(P.rows(p)), b - a))
             self.parts.append(_Part(p, P.cols(p), P.rows(p), lp, block))
-        self.setup_seconds = time.perf_counter() - started
         self.mip = lp.integrality is not None and bool(np.any(lp.integrality))
 
     # ------------------------------------------------------------------ the base solve
 
     def solve(self) -> Solution:
         """Solve every part (MIP parts as MIPs, then priced with their builds fixed) and put the
-        whole solution together, as HighsSession.solve + planning_tables.with_mip_duals would."""
+        whole solution together: x, activities, duals and objective of one point."""
         started = time.perf_counter()
         deadline = started + self.time_limit_s if self.time_limit_s is not None else None
         for part in self.parts:
@@ -367,20 +354,11 @@ class PartSolver:
                 row_dual[q.rows] = q.row_dual
                 col_dual[q.cols] = q.col_dual
         objective = float(sum(q.objective for q in self.parts))  # of x (builds fixed)
-        priced = self.fixed_lp(x)
+        from model.planning_tables import builds_fixed_at
+
+        priced = builds_fixed_at(self.lp, x) if self.mip else self.lp
         dual_obj = dual_objective(priced, row_dual, col_dual) if duals else float("nan")
         return Solution(status, name, x, row_value, row_dual, col_dual, objective, dual_obj, iterations, seconds, False)
-
-    def fixed_lp(self, x: np.ndarray) -> LP:
-        """The LP each part object holds after the solve: the builds fixed at their optimum."""
-        if not self.mip:
-            return self.lp
-        from dataclasses import replace
-
-        fixed = np.flatnonzero(self.lp.integrality)
-        lower, upper = self.lp.lower.copy(), self.lp.upper.copy()
-        lower[fixed] = upper[fixed] = np.round(x[fixed])
-        return replace(self.lp, lower=lower, upper=upper, integrality=None)
 
     # ------------------------------------------------------------------ ranging
 
@@ -451,9 +429,9 @@ class PartSolver:
             sel_r = np.isin(ch.rows, r)
             sel_c = np.isin(ch.cols, c)
             if len(lr):
-                h.changeRowsBounds(len(lr), lr, _finite(ch.row_lower[sel_r]), _finite(ch.row_upper[sel_r]))
+                h.changeRowsBounds(len(lr), lr, finite(ch.row_lower[sel_r]), finite(ch.row_upper[sel_r]))
             if len(lc):
-                h.changeColsBounds(len(lc), lc, _finite(ch.col_lower[sel_c]), _finite(ch.col_upper[sel_c]))
+                h.changeColsBounds(len(lc), lc, finite(ch.col_lower[sel_c]), finite(ch.col_upper[sel_c]))
             er = P.local_row[ch.coef_rows[e]]
             ec = P.local_col[ch.coef_cols[e]]
             for i, j, v in zip(er, ec, ch.coef_values[e], strict=True):
@@ -463,7 +441,7 @@ class PartSolver:
             out.append((k, h.getInfo().objective_function_value - base if ok else float("nan")))
             # undo: the part holds its base model again (the next run starts from this basis)
             if len(lr):
-                h.changeRowsBounds(len(lr), lr, _finite(part.row_lower[lr]), _finite(part.row_upper[lr]))
+                h.changeRowsBounds(len(lr), lr, finite(part.row_lower[lr]), finite(part.row_upper[lr]))
             if len(lc):
                 lower, upper = self._held_bounds(part, lc, mip)
                 h.changeColsBounds(len(lc), lc, lower, upper)
@@ -479,7 +457,7 @@ class PartSolver:
         if not mip and len(part.integer) and part.x is not None:
             fixed = np.isin(lc, part.integer)
             lower[fixed] = upper[fixed] = np.round(part.x[lc[fixed]])
-        return _finite(lower), _finite(upper)
+        return finite(lower), finite(upper)
 
     # ------------------------------------------------------------------ threads
 
@@ -506,13 +484,6 @@ def _entry(A: sp.csc_matrix, i: int, j: int) -> float:
     seg = slice(A.indptr[j], A.indptr[j + 1])
     hit = np.flatnonzero(A.indices[seg] == i)
     return float(A.data[seg][hit[0]]) if len(hit) else 0.0
-
-
-def _finite(values) -> np.ndarray:
-    out = np.asarray(values, dtype=float).copy()
-    out[np.isposinf(out)] = INF
-    out[np.isneginf(out)] = -INF
-    return out
 
 
 @dataclass
