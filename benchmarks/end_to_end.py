@@ -70,6 +70,15 @@ def project_read(workbook: Path) -> float:
     return time.perf_counter() - started
 
 
+def byte_compile() -> None:
+    """Byte-compile the package, as `pip install` did for every dependency (openpyxl's included): an
+    editable install writes these caches on its first import, unless PYTHONDONTWRITEBYTECODE is set
+    (as on the machine these figures come from), and then compiles 36 modules on every start (~0.08 s)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "model"), quiet=1)
+
+
 def import_time() -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import model.cli"], check=True, cwd=ROOT)
@@ -98,6 +107,7 @@ def main() -> None:
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        byte_compile()
         print("== base case (inputs/base_case.xlsx)")
         start_up = import_time()
         read = min(openpyxl_read(BASE_CASE) for _ in range(3))

@@ -355,7 +355,4 @@ def highs_lp(c, lower, upper, row_lower, row_upper, A: sp.csc_matrix,
 
 def finite(values: np.ndarray) -> np.ndarray:
     """Bounds as HiGHS takes them: +-inf as +-kHighsInf."""
-    out = np.asarray(values, dtype=float).copy()
-    out[np.isposinf(out)] = INF
-    out[np.isneginf(out)] = -INF
-    return out
+    return np.clip(np.asarray(values, dtype=float), -INF, INF)  # a new array (HiGHS may keep it)

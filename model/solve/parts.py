@@ -76,6 +76,38 @@ class Change:
 
 
 @dataclass
+class _Local:
+    """A Change's share in one part, in the part's own (local) indices, bounds made finite for HiGHS."""
+
+    rows: np.ndarray  # int32
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    cols: np.ndarray  # int32
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    coef_rows: np.ndarray
+    coef_cols: np.ndarray
+    coef_values: np.ndarray
+
+
+def _split(ch: Change, P: Partition) -> list[tuple[int, _Local]]:
+    """`ch` cut into the parts it touches (vectorised once per change: the re-solve loops, which hold
+    the GIL between HiGHS runs, only apply it)."""
+    rp, cp, ep = P.row_part[ch.rows], P.col_part[ch.cols], P.row_part[ch.coef_rows]
+    touched = np.unique(np.concatenate([rp, cp, ep]))
+    out = []
+    for p in touched.tolist():
+        r = rp == p if len(touched) > 1 else slice(None)
+        c = cp == p if len(touched) > 1 else slice(None)
+        e = ep == p if len(touched) > 1 else slice(None)
+        out.append((p, _Local(P.local_row[ch.rows[r]].astype(np.int32), finite(ch.row_lower[r]),
+                              finite(ch.row_upper[r]), P.local_col[ch.cols[c]].astype(np.int32),
+                              finite(ch.col_lower[c]), finite(ch.col_upper[c]), P.local_row[ch.coef_rows[e]],
+                              P.local_col[ch.coef_cols[e]], ch.coef_values[e])))
+    return out
+
+
+@dataclass
 class Partition:
     """Which part each row and column belongs to; parts numbered 0..count-1, largest first."""
 
@@ -169,8 +201,9 @@ class _Part:
     def __init__(self, p: int, cols: np.ndarray, rows: np.ndarray, lp: LP, A_csc: sp.csc_matrix):
         self.p, self.cols, self.rows = p, cols, rows
         self.c = lp.c[cols]
-        self.lower, self.upper = lp.lower[cols], lp.upper[cols]
-        self.row_lower, self.row_upper = lp.row_lower[rows], lp.row_upper[rows]
+        # bounds as HiGHS takes them (finite: +-inf as +-kHighsInf), once: the re-solves undo from them
+        self.lower, self.upper = finite(lp.lower[cols]), finite(lp.upper[cols])
+        self.row_lower, self.row_upper = finite(lp.row_lower[rows]), finite(lp.row_upper[rows])
         self.A = A_csc  # the part's matrix, local indices, column-wise
         self.integer = (np.flatnonzero(lp.integrality[cols]) if lp.integrality is not None
                         else np.zeros(0, dtype=np.int64))
@@ -182,6 +215,18 @@ class _Part:
         self.iterations = 0
         self.x = self.row_value = self.row_dual = self.col_dual = None
         self.dirty = False  # changed and undone since its last run: re-run before reading ranging or basis
+        self._keys: np.ndarray | None = None  # for `entries`
+
+    def entries(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The base matrix's entries at local (rows, cols) (0 where none), looked up all at once."""
+        if self._keys is None:  # column-major keys of the stored entries, sorted
+            A = self.A
+            A.sort_indices()
+            self._keys = np.repeat(np.arange(A.shape[1], dtype=np.int64), np.diff(A.indptr)) * A.shape[0] + A.indices
+        want = np.asarray(cols, dtype=np.int64) * self.A.shape[0] + np.asarray(rows, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._keys, want), max(len(self._keys) - 1, 0))
+        hit = (self._keys[at] == want) if len(self._keys) else np.zeros(len(want), dtype=bool)
+        return np.where(hit, self.A.data[at] if len(self._keys) else 0.0, 0.0)
 
     def settle(self) -> None:
         """Back at the base optimum after what-ifs (warm: no iterations) so ranging and basis hold."""
@@ -395,11 +440,10 @@ class PartSolver:
     def _deltas(self, changes: list[Change], *, mip: bool) -> np.ndarray:
         P = self.partition
         out = np.zeros(len(changes))
-        work: dict[int, list[tuple[int, Change]]] = {}
+        work: dict[int, list[tuple[int, _Local]]] = {}
         for k, ch in enumerate(changes):
-            touched = np.unique(np.concatenate([P.row_part[ch.rows], P.col_part[ch.cols], P.row_part[ch.coef_rows]]))
-            for p in touched:
-                work.setdefault(int(p), []).append((k, ch))
+            for p, local in _split(ch, P):
+                work.setdefault(p, []).append((k, local))
         results: dict[int, list[tuple[int, float]]] = {}
 
         def run(p: int) -> None:
@@ -411,42 +455,35 @@ class PartSolver:
                 out[k] += d
         return out
 
-    def _part_deltas(self, part: _Part, todo: list[tuple[int, Change]], *, mip: bool) -> list[tuple[int, float]]:
-        P = self.partition
+    def _part_deltas(self, part: _Part, todo: list[tuple[int, _Local]], *, mip: bool) -> list[tuple[int, float]]:
         if mip:  # the MIP of this part, builds free: a fresh object, solved from scratch each time
             h = _new(self.log)
             h.passModel(part.model(integer=True))
             base = part.mip_objective
         else:
             h, base = part.h, part.objective
-        mine = lambda idx, of: idx[of[idx] == part.p]  # noqa: E731  (indices of this part)
         out = []
         for k, ch in todo:
-            r = mine(ch.rows, P.row_part)
-            c = mine(ch.cols, P.col_part)
-            e = np.flatnonzero(P.row_part[ch.coef_rows] == part.p)
-            lr, lc = P.local_row[r].astype(np.int32), P.local_col[c].astype(np.int32)
-            sel_r = np.isin(ch.rows, r)
-            sel_c = np.isin(ch.cols, c)
+            lr, lc = ch.rows, ch.cols
             if len(lr):
-                h.changeRowsBounds(len(lr), lr, finite(ch.row_lower[sel_r]), finite(ch.row_upper[sel_r]))
+                h.changeRowsBounds(len(lr), lr, ch.row_lower, ch.row_upper)
             if len(lc):
-                h.changeColsBounds(len(lc), lc, finite(ch.col_lower[sel_c]), finite(ch.col_upper[sel_c]))
-            er = P.local_row[ch.coef_rows[e]]
-            ec = P.local_col[ch.coef_cols[e]]
-            for i, j, v in zip(er, ec, ch.coef_values[e], strict=True):
-                h.changeCoeff(int(i), int(j), float(v))
+                h.changeColsBounds(len(lc), lc, ch.col_lower, ch.col_upper)
+            for i, j, v in zip(ch.coef_rows.tolist(), ch.coef_cols.tolist(), ch.coef_values.tolist(), strict=True):
+                h.changeCoeff(i, j, v)
             h.run()
             ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
             out.append((k, h.getInfo().objective_function_value - base if ok else float("nan")))
             # undo: the part holds its base model again (the next run starts from this basis)
             if len(lr):
-                h.changeRowsBounds(len(lr), lr, finite(part.row_lower[lr]), finite(part.row_upper[lr]))
+                h.changeRowsBounds(len(lr), lr, part.row_lower[lr], part.row_upper[lr])
             if len(lc):
                 lower, upper = self._held_bounds(part, lc, mip)
                 h.changeColsBounds(len(lc), lc, lower, upper)
-            for i, j in zip(er, ec, strict=True):
-                h.changeCoeff(int(i), int(j), float(_entry(part.A, int(i), int(j))))
+            if len(ch.coef_rows):
+                held = part.entries(ch.coef_rows, ch.coef_cols)
+                for i, j, v in zip(ch.coef_rows.tolist(), ch.coef_cols.tolist(), held.tolist(), strict=True):
+                    h.changeCoeff(i, j, v)
         if not mip:
             part.dirty = True
         return out
@@ -457,7 +494,7 @@ class PartSolver:
         if not mip and len(part.integer) and part.x is not None:
             fixed = np.isin(lc, part.integer)
             lower[fixed] = upper[fixed] = np.round(part.x[lc[fixed]])
-        return finite(lower), finite(upper)
+        return lower, upper
 
     # ------------------------------------------------------------------ threads
 
@@ -478,12 +515,6 @@ class PartSolver:
 
 def _each(values, like: np.ndarray) -> np.ndarray:
     return np.broadcast_to(np.asarray(values, dtype=float), like.shape).copy()
-
-
-def _entry(A: sp.csc_matrix, i: int, j: int) -> float:
-    seg = slice(A.indptr[j], A.indptr[j + 1])
-    hit = np.flatnonzero(A.indices[seg] == i)
-    return float(A.data[seg][hit[0]]) if len(hit) else 0.0
 
 
 @dataclass
