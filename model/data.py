@@ -341,42 +341,48 @@ def _resolve_settings(table: pd.DataFrame, problems: list[Problem]) -> tuple[Set
 
 def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                   only: set[str] | None = None) -> None:
+    """Blank required cells, magnitudes, minimum, maximum and whole numbers, column by column. The
+    masks are numpy's; rows are looked up only where a problem is (a clean workbook pays little)."""
+    rows = table["row"].to_numpy() if "row" in table else np.zeros(0)
     for col in spec.columns:
         if only is not None and col.name not in only:
             continue
         if col.kind not in NUMERIC_KINDS:
             if col.required:
-                for row in table.loc[table[col.name].isna(), "row"]:
+                for row in rows[table[col.name].isna().to_numpy()]:
                     problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
             continue
-        values = table[col.name]
+        values = table[col.name].to_numpy(dtype=float, na_value=np.nan)
         rule = PERIOD_RULE.format(minimum=col.minimum, maximum=col.maximum) if col.name.endswith("period") else ""
+        blank = np.isnan(values)
         if col.required:
-            for row in table.loc[values.isna(), "row"]:
+            for row in rows[blank]:
                 problems.append(Problem(spec.name, int(row), col.name, None, "is blank; a value is required"))
-        # typed cells obey it already (model/io/cells.py); a what-if's scale or add may not (issue 14)
-        huge = table[values.abs() > col.max_magnitude]
-        for row, v in zip(huge["row"], huge[col.name], strict=True):
+        with np.errstate(invalid="ignore"):
+            # typed cells obey it already (model/io/cells.py); a what-if's scale or add may not (issue 14)
+            huge = np.abs(values) > col.max_magnitude
+            low = values < col.minimum if col.minimum is not None else None
+            high = values > col.maximum if col.maximum is not None else None
+            frac = ~blank & (values != np.round(values)) if col.kind == "integer" else None
+        for row, v in zip(rows[huge], values[huge], strict=True):
             problems.append(Problem(spec.name, int(row), col.name, _num(v),
                                     f"must be at most {col.max_magnitude:g} in magnitude, like every number"))
-        if col.minimum is not None:
-            bad = table[values < col.minimum]
-            for row, v in zip(bad["row"], bad[col.name], strict=True):
+        if low is not None:
+            for row, v in zip(rows[low], values[low], strict=True):
                 problems.append(Problem(spec.name, int(row), col.name, _num(v),
                                         f"must be >= {col.minimum:g}{rule}"))
-        if col.maximum is not None:
-            bad = table[values > col.maximum]
+        if high is not None and high.any():
+            bad = table[high]
             plain = f"must be <= {col.maximum:g}{rule}"
             percent = col.name in SHARE_COLUMNS
-            for i, (row, v) in enumerate(zip(bad["row"], bad[col.name], strict=True)):
+            for i, (row, v) in enumerate(zip(rows[high], values[high], strict=True)):
                 message = plain
                 if percent and v <= 100:
                     message = (f"must be <= 1; shares are fractions: did you mean {_fraction(v)}? "
                                f"({_identify(spec, bad.iloc[i])})")
                 problems.append(Problem(spec.name, int(row), col.name, _num(v), message))
-        if col.kind == "integer":
-            frac = table[values.notna() & (values != np.round(values))]
-            for row, v in zip(frac["row"], frac[col.name], strict=True):
+        if frac is not None:
+            for row, v in zip(rows[frac], values[frac], strict=True):
                 problems.append(Problem(spec.name, int(row), col.name, _num(v), "must be a whole number"))
 
 
@@ -425,7 +431,11 @@ def _check_duplicates(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
         bad = skip.bad_rows(spec.name, key_columns)
         if bad:  # a key cell that did not read is blank here, not the blank that means "every"
             table = table[~table["row"].isin(bad)]
-    keys = table[key_columns].astype("object").where(table[key_columns].notna(), "")
+    raw = table[key_columns]
+    if not raw.duplicated(keep=False).any() and not any(
+            not pd.api.types.is_numeric_dtype(raw[c]) and (raw[c] == "").any() for c in key_columns):
+        return  # no two keys alike, blanks equal (with no "" a blank can only equal a blank)
+    keys = raw.astype("object").where(raw.notna(), "")
     dup = keys.duplicated(keep=False)
     if not dup.any():
         return
