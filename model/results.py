@@ -485,17 +485,29 @@ def overview_table(plan: Plan) -> pd.DataFrame:
     china = plan.tables["ChinaShare"]
     flows = plan.tables["Flows"]
     short = plan.tables["Shortfalls"]
-    by_source = shares.groupby(["commodity", "source"], sort=False)["quantity"].sum()
-    supply = shares.groupby("commodity")["quantity"].sum()
-    top = {}
-    for code, part in by_source.groupby(level=0, sort=False):
-        part = part.droplevel(0).sort_values(ascending=False, kind="stable")
-        total = float(part.sum())
-        top[code] = ", ".join(f"{src} {q / total:.0%}" for src, q in part.head(TOP_SOURCES).items() if total > 0)
+    com_code, com_uni = pd.factorize(shares["commodity"].to_numpy(dtype=object))
+    src_code, src_uni = pd.factorize(shares["source"].to_numpy(dtype=object))
+    q = shares["quantity"].to_numpy(dtype=float)
+    # quantity per (commodity, source), sources of a commodity largest first (ties: first met)
+    pair = com_code.astype(np.int64) * max(len(src_uni), 1) + src_code
+    key, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    pair_q = np.bincount(inverse, weights=q, minlength=len(key))
+    pair_com, pair_src = key // max(len(src_uni), 1), key % max(len(src_uni), 1)
+    order = np.lexsort((first, -pair_q, pair_com))
+    supply_of = pd.Series(np.bincount(com_code, weights=q, minlength=len(com_uni)), index=com_uni)
+    total = supply_of.to_numpy()
+    named: dict[str, list[str]] = {}
+    for c, s_, v in zip(pair_com[order].tolist(), pair_src[order].tolist(), pair_q[order].tolist(), strict=True):
+        got = named.setdefault(com_uni[c], [])
+        if total[c] > 0 and len(got) < TOP_SOURCES:
+            got.append(f"{src_uni[s_]} {v / total[c]:.0%}")
+    top = {code: ", ".join(got) for code, got in named.items()}
+    supply = supply_of
     ch = china.assign(china_q=china["china_share"].fillna(0.0))
     # the China share over all periods = China's supply / all supply, from Shares (same denominators)
     china_members = set(plan.lp.index.keys["flows"].loc[plan.lp.index.key("flows", "china_origin"), "origin"])
-    china_q = shares[shares["source"].isin(china_members)].groupby("commodity")["quantity"].sum()
+    in_china = np.isin(src_uni[src_code], list(china_members)) if len(src_uni) else np.zeros(0, dtype=bool)
+    china_q = pd.Series(np.bincount(com_code[in_china], weights=q[in_china], minlength=len(com_uni)), index=com_uni)
     cap = ch.groupby("commodity")["china_cap"].max()
     caps_binding = ch.groupby("commodity")["binding"].sum()
     shortfall = short.groupby("commodity")["quantity"].sum() if len(short) else pd.Series(dtype=float)
