@@ -222,12 +222,13 @@ def _project_pattern(ix: Index) -> tuple[np.ndarray, ...]:
     row_of[ps["supply_id"].to_numpy()] = np.arange(len(ps))
     sid = ix.key("flows", "supply_id")
     fcols = np.flatnonzero(row_of[sid] >= 0)
-    b = ix.keys["builds"]
-    pairs = ps[["project_id", "period"]].assign(r=np.arange(len(ps))).merge(
-        b[["project_id", "period"]].assign(j=np.arange(len(b))), on="project_id", suffixes=("", "_b"))
-    pairs = pairs[pairs["period_b"] <= pairs["period"]]
-    return (row_of[sid[fcols]], fcols, pairs["r"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64),
-            pairs["project_id"].to_numpy(np.int64))
+    from model.formulation.sets import _pairs
+
+    # every build b[p,τ] with τ <= t, for each project supply (p, t)
+    proj = ps["project_id"].to_numpy(np.int64)
+    r, j = _pairs(proj, ix.key("builds", "project_id").astype(np.int64))
+    on = ix.key("builds", "period")[j] <= ps["period"].to_numpy()[r]
+    return row_of[sid[fcols]], fcols, r[on].astype(np.int64), j[on].astype(np.int64), proj[r[on]]
 
 
 def build_once(ix: Index, at: dict[str, int]) -> RowBlock:
