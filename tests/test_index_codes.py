@@ -140,7 +140,8 @@ def test_content_workbooks(book):
 
 @st.composite
 def with_rules(draw) -> dict[str, list[list[Any]]]:
-    """planning_workbooks with ContentRules (blank and named periods, countries, groups, blank)."""
+    """planning_workbooks with ContentRules (blank and named periods, countries, groups, blank) and
+    sometimes a ShareLimits row for `each` origin."""
     sheets = draw(planning_workbooks())
     coms = [r[0] for r in sheets["Commodities"][1:]]
     countries = [r[0] for r in sheets["Countries"][1:]]
@@ -153,6 +154,10 @@ def with_rules(draw) -> dict[str, list[list[Any]]]:
         d = draw(st.one_of(st.none(), st.sampled_from(countries), st.sampled_from(groups)))
         rules[(k, t, d)] = [k, t, d, draw(st.sampled_from([0.0, 0.3, 0.8]))]
     sheets["ContentRules"] = [["commodity", "period", "destination", "max_china_content"], *rules.values()]
+    if draw(st.booleans()):  # a limit on every single origin (issue 13): entries per supplying country
+        k, t = draw(st.one_of(st.none(), st.sampled_from(coms))), draw(st.one_of(st.none(), st.sampled_from(periods)))
+        if not any(r[:3] == [k, t, "each"] for r in sheets["ShareLimits"][1:]):
+            sheets["ShareLimits"].append([k, t, "each", None, draw(st.sampled_from([0.4, 0.7]))])
     return sheets
 
 

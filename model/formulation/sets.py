@@ -15,6 +15,12 @@
 Wildcards: a row with a period (Supply, Demand) or a commodity (Routes) takes precedence over a
 row that leaves it blank for the same other keys.
 
+The sets are built on integer codes (Codes: each name's rank among the sorted names, each period's
+position in T): joins and wildcard precedence are numpy operations on int64 keys such as
+(k * |T| + t) * |countries| + c, which sort exactly as the names do, and the names are put back
+only in the key tables, whose columns, dtypes and row order are those the pandas joins gave
+(tests/test_index_codes.py checks the LP against them).
+
 Sets and parameters are kept apart, as in GAMS: the key tables (which rows exist) depend only on
 the workbook's structure, and `Numbers` holds every parameter as a numpy array aligned with them.
 A what-if that changes only numbers (costs, capacities, demand, caps, shares, route limits) gathers
@@ -593,15 +599,14 @@ def _limits(data: InputData, codes: Codes, supply: SupplySet) -> pd.DataFrame:
         t = np.tile(ts, len(ks))
         if source != EACH_SOURCE:
             members = frozenset([source]) if source in set(code) else frozenset(code[group == source])
-            parts.append((np.full(len(k), r_row), k, t, _filled(len(k), source), _filled(len(k), members)))
+            parts.append((np.full(len(k), r_row), k, t, _objects([source] * len(k)), _objects([members] * len(k))))
             continue
         cell = codes.k(k) * n_t + codes.t(t)
         lo, hi = np.searchsorted(origin_cell, cell), np.searchsorted(origin_cell, cell, side="right")
         i = np.repeat(np.arange(len(k)), hi - lo)
         at = lo[i] + np.arange(len(i)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)
         names = codes.country[origin[at] % n_c]
-        parts.append((np.full(len(i), r_row), k[i], t[i], names, _filled(0, None) if not len(i) else
-                      np.array([frozenset([c]) for c in names] + [None], dtype=object)[:-1]))
+        parts.append((np.full(len(i), r_row), k[i], t[i], names, _objects([frozenset([c]) for c in names])))
     out = {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(LIMIT_COLUMNS)}
     # the old joins left the names as `str` unless `each` rows were expanded (kept for equal tables)
     text = object if (column_values(lim, "source") == EACH_SOURCE).any() else "str"
@@ -612,10 +617,10 @@ def _limits(data: InputData, codes: Codes, supply: SupplySet) -> pd.DataFrame:
                          "members": pd.Series(out["members"], dtype=object)})
 
 
-def _filled(n: int, value: Any) -> np.ndarray:
-    """An object array of n references to `value` (a frozenset stays one element)."""
-    out = np.empty(n, dtype=object)
-    out[:] = [value] * n
+def _objects(values: list) -> np.ndarray:
+    """A 1-d object array of `values` (each frozenset one element, not a sequence to unpack)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
