@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.data import InputData, load_workbook
-from model.formulation.lp import LP, build_lp
+from model.formulation.lp import LP, assemble, build_lp
+from model.formulation.sets import build_index, refresh_index
 from tests.independent import index_before_codes as before
 from tests.test_china_content import chips, magnets
 from tests.test_planning_properties import planning_workbooks
@@ -112,6 +113,15 @@ def base_case() -> InputData:
 def test_base_case(base_case):
     lp = check(base_case)
     assert lp.shape == (4772, 10045)  # the README's figures: the comparison is not of two empty LPs
+
+
+def test_an_index_without_its_codes_derives_them_from_its_tables(base_case):
+    """The patterns and positions read the sets' codes that the build keeps; an Index that lost
+    them (made otherwise) derives them from its key tables and gives the same LP."""
+    bare = dataclasses.replace(build_index(base_case), memo={})
+    lp = assemble(refresh_index(bare, base_case))
+    assert "codes" in bare.memo  # derived on first use
+    assert_same_lp(lp, build_lp(base_case))
 
 
 def test_base_case_with_blocked_unlisted_routes(base_case):

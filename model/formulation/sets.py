@@ -234,7 +234,8 @@ def gather_numbers(ix: Index, data: InputData) -> Numbers:
     The one place numbers enter the model, for a fresh build and a what-if alike. The defaults
     say what a blank or a missing row means: no route row costs 0 and limits nothing, a blank
     risk is 0, a need without a Demand row (recipe inputs only) asks for 0."""
-    return _gather(data, ix.structural("numbers.positions", lambda: _positions(ix.keys, ix.commodities, data)))
+    return _gather(data, ix.structural("numbers.positions",
+                                       lambda: _positions(ix.keys, ix.commodities, data, index_codes(ix))))
 
 
 def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
@@ -261,23 +262,27 @@ def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
     ), data, pos)
 
 
-def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData) -> dict[str, np.ndarray]:
+def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData,
+               ic: IndexCodes) -> dict[str, np.ndarray]:
     """Where each index entry's numbers sit in the input tables (-1: nowhere, take the default).
-    The same for every workbook of this structure, so computed once."""
+    The same for every workbook of this structure, so computed once; the flows' and needs' names
+    are looked up once per code, not once per entry."""
 
     def at(sheet: str, rows: pd.Series) -> np.ndarray:
-        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
+        table_rows = column_values(data[sheet], "row").astype(np.int64)
+        return _lookup(table_rows, np.arange(len(table_rows)), rows.to_numpy().astype(np.int64))
 
-    countries = pd.Index(data["Countries"]["code"])
+    country_at = pd.Index(data["Countries"]["code"]).get_indexer(ic.codes.country)
+    commodity_at = pd.Index(commodities).get_indexer(ic.codes.commodity)
     return {
         "Supply": at("Supply", keys["supply"]["row"]),
         "Demand": at("Demand", keys["needs"]["row"]),
         "Routes": at("Routes", keys["flows"]["route_row"]),
-        "Countries": countries.get_indexer(keys["flows"]["origin"].to_numpy()),
+        "Countries": country_at[ic.flows.o],
         "Commodities": at("Commodities", keys["caps"]["row"]),
         "ShareLimits": at("ShareLimits", keys["limits"]["limit_row"]) if len(keys["limits"]) else np.zeros(0, int),
         "Recipes": at("Recipes", keys["recipes"]["row"]),
-        "need_commodity": pd.Index(commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
+        "need_commodity": commodity_at[ic.codes.split(ic.need_key)[0]],
         **planning.positions(keys, data),
         "ContentRules": at("ContentRules", keys["rules"]["rule_row"]) if len(keys["rules"]) else np.zeros(0, int),
     }
@@ -308,9 +313,10 @@ def _build_index(data: InputData) -> Index:
     keys.update(planning.planning_keys(data, codes, keys["supply"], supply.project, needs.key))
     keys["rules"] = content_rules(data, codes, flows, china)
     commodities = data["Commodities"]["code"].to_numpy(dtype=object)
-    pos = _positions(keys, commodities, data)
+    ic = IndexCodes(codes, needs.key, flows)
+    pos = _positions(keys, commodities, data, ic)
     return Index(periods=periods, china=china, keys=keys, numbers=_gather(data, pos), commodities=commodities,
-                 memo={"numbers.positions": pos, "codes": IndexCodes(codes, needs.key, flows)})
+                 memo={"numbers.positions": pos, "codes": ic})
 
 
 # ------------------------------------------------------------------------- sets on integer codes
