@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from model.data import InputData, load_workbook
@@ -29,6 +29,7 @@ from model.formulation.sets import build_index, refresh_index
 from tests.independent import index_before_codes as before
 from tests.test_china_content import chips, magnets
 from tests.test_planning_properties import planning_workbooks
+from tests.test_properties import examples
 from tests.workbooks import write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +172,7 @@ def with_rules(draw) -> dict[str, list[list[Any]]]:
     return sheets
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(20)  # SOURCING_PROPERTY_EXAMPLES=500 for a deeper run, as the property tests
 @given(with_rules())
 def test_random_workbooks(sheets):
     check(from_sheets(sheets))
