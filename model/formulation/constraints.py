@@ -13,7 +13,7 @@ import pandas as pd
 
 from model.formulation import planning
 from model.formulation.blocks import RowBlock
-from model.formulation.sets import Index, _lookup, _pairs, index_codes
+from model.formulation.sets import Index, index_codes, look_up, match_codes
 
 INF = np.inf
 
@@ -52,9 +52,9 @@ def _balance_pattern(ix: Index, at: dict[str, int]) -> tuple[np.ndarray, np.ndar
     recipes = ix.keys["recipes"]
     out_k, in_k = codes.k(recipes["output"].to_numpy()), codes.k(recipes["input"].to_numpy())
     known = np.flatnonzero(out_k >= 0)  # an output no flow carries draws nothing
-    flow, r = _pairs(f.k, out_k[known])
+    flow, r = match_codes(f.k, out_k[known])
     recipe = known[r]
-    prod_rows = _lookup(ic.need_key, np.arange(len(ic.need_key)), codes.node(in_k[recipe], f.t[flow], f.o[flow]))
+    prod_rows = look_up(ic.need_key, np.arange(len(ic.need_key)), codes.node(in_k[recipe], f.t[flow], f.o[flow]))
     return (np.concatenate([f.need, short_rows, prod_rows]),
             np.concatenate([inflow_cols, at["shortfall"] + short_rows, inflow_cols[flow]]),
             recipe.astype(np.int64))
@@ -118,7 +118,7 @@ def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
     in_t = (t_lim < n_t) & (codes.periods[np.minimum(t_lim, n_t - 1)] == lim["period"].to_numpy().astype(np.int64))
     g_lim = np.where((k_lim >= 0) & in_t, k_lim * n_t + t_lim, n_k * n_t)  # no such cell: no flows
     # each entry i takes every flow of its cell, in flow order
-    entry, at = _pairs(g_lim, g_flow)
+    entry, at = match_codes(g_lim, g_flow)
     flow = sel[at]
     # membership of each origin in each entry's source: a small (source x country) table
     s_code, s_uni = pd.factorize(lim["source"].to_numpy(dtype=object))

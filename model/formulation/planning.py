@@ -57,7 +57,7 @@ def planning_keys(data: InputData, codes: Codes, supply: pd.DataFrame, supply_pr
     """The key tables `stocks`, `projects`, `builds` and `project_supply`. The supplies SP and the
     stocks' needs are in S and N already (sets.py); `supply_project` is each supply's Projects
     position (-1: a Supply row) and `need_key` N's node keys (Codes.node)."""
-    from model.formulation.sets import _frame, _lookup
+    from model.formulation.sets import key_table, look_up
 
     st = data["Stocks"]
     n_c, _, n_t = codes.sizes
@@ -69,9 +69,9 @@ def planning_keys(data: InputData, codes: Codes, supply: pd.DataFrame, supply_pr
     same = stock_row[1:] == stock_row[:-1]
     prev = np.full(len(pos), -1, dtype=np.int64)
     prev[1:][same] = np.arange(len(pos) - 1)[same]
-    stocks = _frame(country=data.values("Stocks", "country")[pos], commodity=data.values("Stocks", "commodity")[pos],
-                    stock_row=stock_row, period=codes.periods[t],
-                    need_id=_lookup(need_key, np.arange(len(need_key)), codes.node(k[pos], t, c[pos])), prev=prev)
+    stocks = key_table(country=data.values("Stocks", "country")[pos], commodity=data.values("Stocks", "commodity")[pos],
+                       stock_row=stock_row, period=codes.periods[t],
+                       need_id=look_up(need_key, np.arange(len(need_key)), codes.node(k[pos], t, c[pos])), prev=prev)
 
     proj = data["Projects"]
     first = first_periods(data, codes.periods.tolist())
@@ -84,10 +84,10 @@ def planning_keys(data: InputData, codes: Codes, supply: pd.DataFrame, supply_pr
     builds.insert(0, "project", projects["project"].to_numpy()[builds["project_id"].to_numpy()])
     on = np.flatnonzero(supply_project >= 0)
     project_id = supply_project[on]
-    ps = _frame(project=supply["project"].to_numpy()[on], country=supply["country"].to_numpy()[on],
-                commodity=supply["commodity"].to_numpy()[on], period=supply["period"].to_numpy()[on],
-                supply_id=on.astype(np.int64), project_id=project_id,
-                project_row=projects["row"].to_numpy()[project_id])  # its Projects row (Excel)
+    ps = key_table(project=supply["project"].to_numpy()[on], country=supply["country"].to_numpy()[on],
+                   commodity=supply["commodity"].to_numpy()[on], period=supply["period"].to_numpy()[on],
+                   supply_id=on.astype(np.int64), project_id=project_id,
+                   project_row=projects["row"].to_numpy()[project_id])  # its Projects row (Excel)
     return {"stocks": stocks, "projects": projects, "builds": builds, "project_supply": ps}
 
 
@@ -222,11 +222,11 @@ def _project_pattern(ix: Index) -> tuple[np.ndarray, ...]:
     row_of[ps["supply_id"].to_numpy()] = np.arange(len(ps))
     sid = ix.key("flows", "supply_id")
     fcols = np.flatnonzero(row_of[sid] >= 0)
-    from model.formulation.sets import _pairs
+    from model.formulation.sets import match_codes
 
     # every build b[p,τ] with τ <= t, for each project supply (p, t)
     proj = ps["project_id"].to_numpy(np.int64)
-    r, j = _pairs(proj, ix.key("builds", "project_id").astype(np.int64))
+    r, j = match_codes(proj, ix.key("builds", "project_id").astype(np.int64))
     on = ix.key("builds", "period")[j] <= ps["period"].to_numpy()[r]
     return row_of[sid[fcols]], fcols, r[on].astype(np.int64), j[on].astype(np.int64), proj[r[on]]
 

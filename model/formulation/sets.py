@@ -270,7 +270,7 @@ def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: Inp
 
     def at(sheet: str, rows: pd.Series) -> np.ndarray:
         table_rows = column_values(data[sheet], "row").astype(np.int64)
-        return _lookup(table_rows, np.arange(len(table_rows)), rows.to_numpy().astype(np.int64))
+        return look_up(table_rows, np.arange(len(table_rows)), rows.to_numpy().astype(np.int64))
 
     country_at = pd.Index(data["Countries"]["code"]).get_indexer(ic.codes.country)
     commodity_at = pd.Index(commodities).get_indexer(ic.codes.commodity)
@@ -383,16 +383,17 @@ class Codes:
 
 
 def _codes(code_of: dict[str, int], names: np.ndarray) -> np.ndarray:
+    """The code of each name (-1: blank or unknown)."""
     get = code_of.get
     return np.fromiter((get(v, -1) for v in np.asarray(names, dtype=object).tolist()), np.int64, count=len(names))
 
 
-def _frame(**columns: np.ndarray) -> pd.DataFrame:
+def key_table(**columns: np.ndarray) -> pd.DataFrame:
     """A key table from arrays; names stay `object`, as the workbook's tables hold them."""
     return pd.DataFrame({name: pd.Series(v, dtype=v.dtype, copy=False) for name, v in columns.items()})
 
 
-def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def match_codes(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j) with left[i] == right[j] (non-negative int codes), i ascending and, for each i,
     j ascending: an inner join in the order DataFrame.merge gives, without a hash join."""
     n = int(max(left.max(initial=-1), right.max(initial=-1))) + 1
@@ -405,7 +406,7 @@ def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return i, order[starts[left][i] + offset]
 
 
-def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+def look_up(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """values[j] where keys[j] == query (keys unique), -1 where no key matches."""
     order = np.argsort(keys, kind="stable")
     sk = keys[order]
@@ -443,8 +444,8 @@ class SupplySet:
     project_name: np.ndarray  # object: Projects.project, None for a Supply row
 
     def frame(self, codes: Codes) -> pd.DataFrame:
-        return _frame(country=codes.country[self.c], commodity=codes.commodity[self.k],
-                      period=codes.periods[self.t], row=self.row, project=self.project_name)
+        return key_table(country=codes.country[self.c], commodity=codes.commodity[self.k],
+                         period=codes.periods[self.t], row=self.row, project=self.project_name)
 
 
 def _supply(data: InputData, codes: Codes) -> SupplySet:
@@ -478,7 +479,7 @@ class NeedSet:
 
     def frame(self, codes: Codes) -> pd.DataFrame:
         k, t, c = codes.split(self.key)
-        return _frame(country=codes.country[c], commodity=codes.commodity[k], period=codes.periods[t], row=self.row)
+        return key_table(country=codes.country[c], commodity=codes.commodity[k], period=codes.periods[t], row=self.row)
 
 
 def _needs(data: InputData, codes: Codes, supply: SupplySet) -> NeedSet:
@@ -489,7 +490,7 @@ def _needs(data: InputData, codes: Codes, supply: SupplySet) -> NeedSet:
     demand_key = codes.node(codes.k(column_values(demand, "commodity"))[pos], t,
                             codes.c(column_values(demand, "country"))[pos])
     recipes = data["Recipes"]
-    s, r = _pairs(supply.k, codes.k(column_values(recipes, "output")))
+    s, r = match_codes(supply.k, codes.k(column_values(recipes, "output")))
     input_key = codes.node(codes.k(column_values(recipes, "input"))[r], supply.t[s], supply.c[s])
     stocks = data["Stocks"]
     n_t = len(codes.periods)
@@ -498,7 +499,7 @@ def _needs(data: InputData, codes: Codes, supply: SupplySet) -> NeedSet:
                            np.repeat(codes.c(column_values(stocks, "country")), n_t))
     key = np.unique(np.concatenate([demand_key, input_key, stock_key]))
     rows = column_values(demand, "row")[pos].astype(np.int64)
-    return NeedSet(key, _lookup(demand_key, rows, key))
+    return NeedSet(key, look_up(demand_key, rows, key))
 
 
 @dataclass(frozen=True)
@@ -516,9 +517,9 @@ class FlowSet:
     china_dest: np.ndarray
 
     def frame(self, codes: Codes) -> pd.DataFrame:
-        return _frame(origin=codes.country[self.o], commodity=codes.commodity[self.k], period=codes.periods[self.t],
-                      supply_id=self.supply, destination=codes.country[self.d], need_id=self.need,
-                      route_row=self.route_row, china_origin=self.china_origin, china_dest=self.china_dest)
+        return key_table(origin=codes.country[self.o], commodity=codes.commodity[self.k], period=codes.periods[self.t],
+                         supply_id=self.supply, destination=codes.country[self.d], need_id=self.need,
+                         route_row=self.route_row, china_origin=self.china_origin, china_dest=self.china_dest)
 
 
 def _flows(data: InputData, codes: Codes, supply: SupplySet, needs: NeedSet, china: set[str]) -> FlowSet:
@@ -531,7 +532,7 @@ def _flows(data: InputData, codes: Codes, supply: SupplySet, needs: NeedSet, chi
     k_n, t_n, _ = codes.split(needs.key)
     s_key = cell * n_c + supply.c
     by_origin = np.argsort(s_key, kind="stable")
-    i, need = _pairs(cell[by_origin], k_n * n_t + t_n)
+    i, need = match_codes(cell[by_origin], k_n * n_t + t_n)
     sid = by_origin[i]
     if len(s_key) and np.unique(s_key).size < len(s_key):  # two supplies of one (o, k, t): by destination first
         order = np.lexsort((sid, needs.key[need], s_key[sid]))
@@ -559,8 +560,8 @@ def _route_rows(data: InputData, codes: Codes, o: np.ndarray, d: np.ndarray, k: 
     row = column_values(routes, "row").astype(np.int64)
     generic = rk < 0
     flow_pair = o * n_c + d
-    specific = _lookup(pair[~generic] * n_k + rk[~generic], row[~generic], flow_pair * n_k + k)
-    return np.where(specific >= 0, specific, _lookup(pair[generic], row[generic], flow_pair))
+    specific = look_up(pair[~generic] * n_k + rk[~generic], row[~generic], flow_pair * n_k + k)
+    return np.where(specific >= 0, specific, look_up(pair[generic], row[generic], flow_pair))
 
 
 def _recipes(data: InputData) -> pd.DataFrame:
@@ -572,9 +573,9 @@ def _caps(data: InputData, periods: list[int]) -> pd.DataFrame:
     com = data["Commodities"]
     capped = np.flatnonzero(~np.isnan(column_values(com, "china_cap").astype(float, copy=False)))
     n_t = len(periods)
-    return _frame(commodity=column_values(com, "code").astype(object, copy=False)[np.repeat(capped, n_t)],
-                  period=np.tile(np.asarray(periods, dtype=np.int64), len(capped)),
-                  row=column_values(com, "row")[np.repeat(capped, n_t)].astype(np.int64))
+    return key_table(commodity=column_values(com, "code").astype(object, copy=False)[np.repeat(capped, n_t)],
+                     period=np.tile(np.asarray(periods, dtype=np.int64), len(capped)),
+                     row=column_values(com, "row")[np.repeat(capped, n_t)].astype(np.int64))
 
 
 LIMIT_COLUMNS = ["limit_row", "commodity", "period", "source", "members"]
