@@ -113,10 +113,8 @@ def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
     sel = np.flatnonzero(~f.china_dest)
     # (commodity, period) cell of every flow to a non-China destination and of every limit entry
     g_flow = f.k[sel] * n_t + f.t[sel]
-    k_lim = codes.k(lim["commodity"].to_numpy(dtype=object))
-    t_lim = codes.t(lim["period"].to_numpy().astype(np.int64))
-    in_t = (t_lim < n_t) & (codes.periods[np.minimum(t_lim, n_t - 1)] == lim["period"].to_numpy().astype(np.int64))
-    g_lim = np.where((k_lim >= 0) & in_t, k_lim * n_t + t_lim, n_k * n_t)  # no such cell: no flows
+    g_lim = codes.cell(lim["commodity"].to_numpy(dtype=object), lim["period"].to_numpy())
+    g_lim[g_lim < 0] = n_k * n_t  # a cell no flow is in
     # each entry i takes every flow of its cell, in flow order
     entry, at = match_codes(g_lim, g_flow)
     flow = sel[at]
@@ -147,10 +145,9 @@ def _share_pattern(ix: Index, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
     ic = index_codes(ix)
     f, codes = ic.flows, ic.codes
     _, n_k, n_t = codes.sizes
-    k, t = codes.k(keys["commodity"].to_numpy(dtype=object)), codes.t(keys["period"].to_numpy())
-    row_of = np.full(n_k * n_t + 1, -1, dtype=np.int64)  # the last: a cell no flow is in
-    ok = (k >= 0) & (t < n_t)
-    row_of[np.where(ok, k * n_t + np.minimum(t, n_t - 1), n_k * n_t)] = np.arange(len(keys))
+    cell = codes.cell(keys["commodity"].to_numpy(dtype=object), keys["period"].to_numpy())
+    row_of = np.full(n_k * n_t + 1, -1, dtype=np.int64)  # by cell; the last: a cell no flow is in
+    row_of[np.where(cell >= 0, cell, n_k * n_t)] = np.arange(len(keys))
     row_of[-1] = -1
     sel = np.flatnonzero(~f.china_dest)
     rows = row_of[f.k[sel] * n_t + f.t[sel]]

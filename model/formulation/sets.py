@@ -366,6 +366,15 @@ class Codes:
         """Positions in T of `years` (each one a period of T)."""
         return np.searchsorted(self.periods, np.asarray(years).astype(np.int64)).astype(np.int64)
 
+    def cell(self, commodities: np.ndarray, years: np.ndarray) -> np.ndarray:
+        """The (commodity, period) cell k * |T| + t of each pair; -1 for a name or year not in the sets."""
+        _, _, n_t = self.sizes
+        k, years = self.k(commodities), np.asarray(years).astype(np.int64)
+        if not n_t:
+            return np.full(len(k), -1, dtype=np.int64)
+        t = np.minimum(np.searchsorted(self.periods, years), n_t - 1)
+        return np.where((k >= 0) & (self.periods[t] == years), k * n_t + t, -1)
+
     @property
     def sizes(self) -> tuple[int, int, int]:
         """(|countries|, |commodities|, |T|): the radixes of the combined keys."""
@@ -690,6 +699,7 @@ def content_rules(data: InputData, codes: Codes, flows: FlowSet, china: set[str]
     countries = data["Countries"]
     names = set(countries["code"])
     everyone = set(names) - china
+    n_c = codes.sizes[0]
     reached = set(np.unique(codes.node(flows.k, flows.t, flows.d)).tolist())  # (k, t, d) some flow reaches
     named = {(r.commodity, r.destination if isinstance(r.destination, str) else None, int(r.period))
              for r in rules.itertuples() if pd.notna(r.period)}
@@ -702,14 +712,13 @@ def content_rules(data: InputData, codes: Codes, flows: FlowSet, china: set[str]
             members = {dest}
         else:
             members = set(countries.loc[countries["group"] == dest, "code"])
-        k = codes.k(np.array([r.commodity], dtype=object))
         d = codes.c(np.array(sorted(members), dtype=object))
+        d = d[d >= 0]
         for t in codes.periods.tolist() if pd.isna(r.period) else [int(r.period)]:
             if pd.isna(r.period) and (r.commodity, dest, t) in named:
                 continue
-            at = codes.t(np.array([t]))
-            in_t = at[0] < len(codes.periods) and codes.periods[at[0]] == t
-            if in_t and k[0] >= 0 and not reached.isdisjoint(codes.node(k, at, d[d >= 0]).tolist()):
+            cell = int(codes.cell(np.array([r.commodity], dtype=object), np.array([t]))[0])
+            if cell >= 0 and not reached.isdisjoint((cell * n_c + d).tolist()):
                 rows.append((int(r.row), r.commodity, t, dest, frozenset(members)))
     if not rows:
         return _no_rules()
