@@ -13,7 +13,7 @@ import pandas as pd
 
 from model.formulation import planning
 from model.formulation.blocks import RowBlock
-from model.formulation.sets import Index
+from model.formulation.sets import Index, index_codes, look_up, match_codes
 
 INF = np.inf
 
@@ -42,21 +42,22 @@ def balance(ix: Index, at: dict[str, int]) -> RowBlock:
 
 
 def _balance_pattern(ix: Index, at: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows and columns of the balance entries: inflows, shortfalls, then production draws, with
-    the Recipes position of each production entry."""
-    f, n = ix.keys["flows"], ix.keys["needs"]
-    inflow_cols = at["flow"] + np.arange(len(f))
-    short_rows = np.arange(len(n))
-    # production: every flow out of d of an output k' draws recipe inputs k into need (d, k, t)
-    out = f[["origin", "commodity", "period"]].assign(col=inflow_cols)
-    recipes = ix.keys["recipes"][["output", "input"]].assign(recipe=np.arange(ix.size("recipes")))
-    out = out.merge(recipes, left_on="commodity", right_on="output")
-    need_id = pd.Series(np.arange(len(n)), index=pd.MultiIndex.from_frame(n[["country", "commodity", "period"]]))
-    keys = pd.MultiIndex.from_arrays([out["origin"], out["input"], out["period"]])
-    prod_rows = need_id.reindex(keys).to_numpy().astype(np.int64)
-    return (np.concatenate([f["need_id"].to_numpy(), short_rows, prod_rows]),
-            np.concatenate([inflow_cols, at["shortfall"] + short_rows, out["col"].to_numpy()]),
-            out["recipe"].to_numpy())
+    """Rows and columns of the balance entries: inflows, shortfalls, then production draws (every
+    flow out of d of an output k' draws each recipe input k from need (d, k, t)), with the Recipes
+    position of each production entry. Joined on the sets' integer codes (sets.IndexCodes)."""
+    ic = index_codes(ix)
+    f, codes = ic.flows, ic.codes
+    inflow_cols = at["flow"] + np.arange(len(f.supply))
+    short_rows = np.arange(ix.size("needs"))
+    recipes = ix.keys["recipes"]
+    out_k, in_k = codes.k(recipes["output"].to_numpy()), codes.k(recipes["input"].to_numpy())
+    known = np.flatnonzero(out_k >= 0)  # an output no flow carries draws nothing
+    flow, r = match_codes(f.k, out_k[known])
+    recipe = known[r]
+    prod_rows = look_up(ic.need_key, np.arange(len(ic.need_key)), codes.node(in_k[recipe], f.t[flow], f.o[flow]))
+    return (np.concatenate([f.need, short_rows, prod_rows]),
+            np.concatenate([inflow_cols, at["shortfall"] + short_rows, inflow_cols[flow]]),
+            recipe.astype(np.int64))
 
 
 def china_cap(ix: Index, at: dict[str, int]) -> RowBlock:
@@ -106,30 +107,25 @@ def _limit_rows(name: str, ix: Index, at: dict[str, int], col: str, *, upper: bo
 def _limit_pattern(ix: Index, lim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(entry, flow, inside) triples: every flow to a non-China destination of each entry's
     (commodity, period), and whether its origin belongs to the entry's source."""
-    f = ix.keys["flows"]
-    sel = np.flatnonzero(~f["china_dest"].to_numpy())
-    # (commodity, period) group of every flow to a non-China destination and of every limit entry
-    k_code, _ = pd.factorize(np.concatenate([f["commodity"].to_numpy(dtype=object)[sel],
-                                             lim["commodity"].to_numpy(dtype=object)]))
-    t_code, t_uni = pd.factorize(np.concatenate([f["period"].to_numpy(dtype=np.int64)[sel],
-                                                 lim["period"].to_numpy().astype(np.int64)]))
-    group = k_code.astype(np.int64) * len(t_uni) + t_code
-    g_flow, g_lim = group[:len(sel)], group[len(sel):]
-    # each entry i takes every flow of its group: expand (entry, flow) pairs without a Python loop
-    order = np.argsort(g_flow, kind="stable")
-    counts = np.bincount(g_flow, minlength=int(group.max()) + 1)
-    starts = np.cumsum(counts) - counts
-    reps = counts[g_lim]
-    entry = np.repeat(np.arange(len(lim)), reps)
-    offset = np.arange(len(entry)) - np.repeat(np.cumsum(reps) - reps, reps)
-    flow = sel[order[starts[g_lim][entry] + offset]]
-    # membership of each flow's origin in each entry's source: a small (source x country) table
-    o_code, o_uni = pd.factorize(f["origin"].to_numpy(dtype=object))
+    ic = index_codes(ix)
+    f, codes = ic.flows, ic.codes
+    _, n_k, n_t = codes.sizes
+    sel = np.flatnonzero(~f.china_dest)
+    # (commodity, period) cell of every flow to a non-China destination and of every limit entry
+    g_flow = f.k[sel] * n_t + f.t[sel]
+    g_lim = codes.cell(lim["commodity"].to_numpy(dtype=object), lim["period"].to_numpy())
+    g_lim[g_lim < 0] = n_k * n_t  # a cell no flow is in
+    # each entry i takes every flow of its cell, in flow order
+    entry, at = match_codes(g_lim, g_flow)
+    flow = sel[at]
+    # membership of each origin in each entry's source: a small (source x country) table
     s_code, s_uni = pd.factorize(lim["source"].to_numpy(dtype=object))
     first = pd.Series(np.arange(len(lim))).groupby(s_code).first().to_numpy()
-    member = np.array([np.isin(o_uni, list(lim["members"].iat[i])) for i in first], dtype=bool).reshape(
-        len(s_uni), len(o_uni))
-    return entry, flow, member[s_code[entry], o_code[flow]]
+    member = np.zeros((len(s_uni), len(codes.country)), dtype=bool)
+    for s, i in enumerate(first):
+        c = codes.c(np.array(list(lim["members"].iat[i]), dtype=object))
+        member[s, c[c >= 0]] = True
+    return entry, flow, member[s_code[entry], f.o[flow]]
 
 
 def _share_rows(name: str, ix: Index, at: dict[str, int], inside: np.ndarray, share: np.ndarray, *,
@@ -146,13 +142,16 @@ def _share_rows(name: str, ix: Index, at: dict[str, int], inside: np.ndarray, sh
 
 def _share_pattern(ix: Index, keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Flows to non-China destinations and the (commodity, period) row of `keys` each falls in."""
-    f = ix.keys["flows"]
-    row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[["commodity", "period"]]))
-    sel = np.flatnonzero(~f["china_dest"].to_numpy())
-    fk = pd.MultiIndex.from_arrays([f["commodity"].to_numpy()[sel], f["period"].to_numpy()[sel]])
-    rows = row_of.reindex(fk).to_numpy()
-    ok = ~np.isnan(rows)
-    return sel[ok], rows[ok].astype(np.int64)
+    ic = index_codes(ix)
+    f, codes = ic.flows, ic.codes
+    _, n_k, n_t = codes.sizes
+    cell = codes.cell(keys["commodity"].to_numpy(dtype=object), keys["period"].to_numpy())
+    row_of = np.full(n_k * n_t + 1, -1, dtype=np.int64)  # by cell; the last: a cell no flow is in
+    row_of[np.where(cell >= 0, cell, n_k * n_t)] = np.arange(len(keys))
+    row_of[-1] = -1
+    sel = np.flatnonzero(~f.china_dest)
+    rows = row_of[f.k[sel] * n_t + f.t[sel]]
+    return sel[rows >= 0], rows[rows >= 0]
 
 # issue 13: clean_bound, clean_input, content_rule (model/formulation/content.py)
 from model.formulation import content as _content  # noqa: E402

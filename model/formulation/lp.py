@@ -83,7 +83,7 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
     # the sparsity pattern is structure: computed once, then only the values are placed
     order, indptr, indices = ix.structural("csr", lambda: _csr_pattern(
         np.concatenate([b.rows + row_start[b.name] for b in row_blocks.values()]),
-        np.concatenate([b.cols for b in row_blocks.values()]), m))
+        np.concatenate([b.cols for b in row_blocks.values()]), m, n))
     A = sp.csr_matrix((vals[order], indices, indptr), shape=(m, n))
 
     def cat(attr: str, blocks) -> np.ndarray:
@@ -98,15 +98,15 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
     )
 
 
-def _csr_pattern(rows: np.ndarray, cols: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _csr_pattern(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The permutation that sorts COO entries into CSR order, with the CSR index arrays.
 
-    Every (row, column) pair appears once by construction (see constraints.py), so no summing.
+    scipy's COO -> CSR conversion (a counting sort by row, then each row's columns) carries each
+    entry's position along as its value, which is the permutation. Every (row, column) pair appears
+    once by construction (see constraints.py): a pair seen twice would be summed, so it is refused.
     """
-    order = np.lexsort((cols, rows))
-    r, c = rows[order], cols[order]
-    if len(r) > 1 and np.any((r[1:] == r[:-1]) & (c[1:] == c[:-1])):
+    at = sp.coo_matrix((np.arange(1, len(rows) + 1, dtype=np.int64), (rows, cols)), shape=(m, n)).tocsr()
+    at.sum_duplicates()
+    if at.nnz != len(rows):
         raise AssertionError("a (row, column) pair appears twice in the constraint matrix")
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
-    return order, indptr, cols[order].astype(np.int64)
+    return at.data - 1, at.indptr.astype(np.int64), at.indices.astype(np.int64)

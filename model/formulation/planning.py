@@ -38,7 +38,7 @@ from model.formulation.blocks import RowBlock, VarBlock, take_numbers
 
 if TYPE_CHECKING:
     from model.data import InputData
-    from model.formulation.sets import Index, Numbers
+    from model.formulation.sets import Codes, Index, Numbers
 
 INF = np.inf
 
@@ -52,67 +52,42 @@ def first_periods(data: InputData, periods: list[int]) -> np.ndarray:
     return np.where(np.isnan(first), start, first).astype(np.int64)
 
 
-def with_project_supply(supply: pd.DataFrame, data: InputData, periods: list[int]) -> pd.DataFrame:
-    """S plus one supply (o, k, t) per project p and period t >= first_period[p] (column `project`:
-    the project's name, None for a Supply row)."""
-    supply = supply.assign(project=pd.Series([None] * len(supply), dtype=object, index=supply.index))
-    proj = data["Projects"]
-    if proj.empty:
-        return supply
-    first = first_periods(data, periods)
-    rows = [(c, k, t, np.nan, np.nan, -1, p)
-            for p, c, k, f in zip(proj["project"], proj["country"], proj["commodity"], first, strict=True)
-            for t in periods if t >= f]
-    if not rows:
-        return supply
-    extra = pd.DataFrame(rows, columns=["country", "commodity", "period", "capacity", "unit_cost", "row", "project"])
-    extra = extra.astype({"period": "int64", "row": "int64"})
-    return pd.concat([supply, extra[supply.columns]], ignore_index=True)
+def planning_keys(data: InputData, codes: Codes, supply: pd.DataFrame, supply_project: np.ndarray,
+                  need_key: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The key tables `stocks`, `projects`, `builds` and `project_supply`. The supplies SP and the
+    stocks' needs are in S and N already (sets.py); `supply_project` is each supply's Projects
+    position (-1: a Supply row) and `need_key` N's node keys (Codes.node)."""
+    from model.formulation.sets import key_table, look_up
 
-
-def with_stock_needs(needs: pd.DataFrame, data: InputData, periods: list[int]) -> pd.DataFrame:
-    """N plus every stock's (d, k, t), so a stock can be filled or drawn where nothing is demanded."""
     st = data["Stocks"]
-    if st.empty:
-        return needs
-    keys = st[["country", "commodity"]].merge(pd.DataFrame({"period": periods}), how="cross")
-    have = pd.MultiIndex.from_frame(needs[["country", "commodity", "period"]])
-    new = keys[~pd.MultiIndex.from_frame(keys).isin(have)].assign(quantity=0.0, row=-1)
-    if new.empty:
-        return needs
-    out = pd.concat([needs, new.astype({"period": "int64", "row": "int64"})], ignore_index=True)
-    return out.sort_values(["commodity", "period", "country"], kind="stable").reset_index(drop=True)
-
-
-def planning_keys(data: InputData, periods: list[int], supply: pd.DataFrame,
-                  needs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The key tables `stocks`, `projects`, `builds` and `project_supply`."""
-    st = data["Stocks"][["country", "commodity", "row"]].rename(columns={"row": "stock_row"})
-    stocks = st.merge(pd.DataFrame({"period": pd.Series(periods, dtype="int64")}), how="cross")
-    stocks = stocks.sort_values(["commodity", "country", "period"], kind="stable").reset_index(drop=True)
-    need_id = pd.Series(np.arange(len(needs)), index=pd.MultiIndex.from_frame(needs[["country", "commodity", "period"]]))
-    stocks["need_id"] = need_id.reindex(pd.MultiIndex.from_frame(stocks[["country", "commodity", "period"]])
-                                        ).to_numpy().astype(np.int64)
-    same = (stocks["stock_row"].to_numpy()[1:] == stocks["stock_row"].to_numpy()[:-1])
-    prev = np.full(len(stocks), -1, dtype=np.int64)
-    prev[1:][same] = np.arange(len(stocks) - 1)[same]
-    stocks["prev"] = prev
+    n_c, _, n_t = codes.sizes
+    c, k = codes.c(data.values("Stocks", "country")), codes.k(data.values("Stocks", "commodity"))
+    # every Stocks row in every period, by commodity, country, then period
+    pos = np.repeat(np.argsort(k * n_c + c, kind="stable"), n_t)
+    t = np.tile(np.arange(n_t, dtype=np.int64), len(st))
+    stock_row = data.values("Stocks", "row")[pos].astype(np.int64)
+    same = stock_row[1:] == stock_row[:-1]
+    prev = np.full(len(pos), -1, dtype=np.int64)
+    prev[1:][same] = np.arange(len(pos) - 1)[same]
+    stocks = key_table(country=data.values("Stocks", "country")[pos], commodity=data.values("Stocks", "commodity")[pos],
+                       stock_row=stock_row, period=codes.periods[t],
+                       need_id=look_up(need_key, np.arange(len(need_key)), codes.node(k[pos], t, c[pos])), prev=prev)
 
     proj = data["Projects"]
-    first = first_periods(data, periods)
+    first = first_periods(data, codes.periods.tolist())
     projects = pd.DataFrame({"project": proj["project"].to_numpy(dtype=object),
                              "country": proj["country"].to_numpy(dtype=object),
                              "commodity": proj["commodity"].to_numpy(dtype=object),
                              "first_period": first, "row": proj["row"].to_numpy(dtype=np.int64)})
-    builds = [(i, t) for i, f in enumerate(first) for t in periods if t >= f]
+    builds = [(i, t) for i, f in enumerate(first) for t in codes.periods.tolist() if t >= f]
     builds = pd.DataFrame(builds, columns=["project_id", "period"]).astype("int64")
     builds.insert(0, "project", projects["project"].to_numpy()[builds["project_id"].to_numpy()])
-    on = np.flatnonzero(supply["project"].notna().to_numpy())
-    proj_id = pd.Series(np.arange(len(projects)), index=projects["project"].to_numpy())
-    ps = supply.iloc[on][["project", "country", "commodity", "period"]].reset_index(drop=True)
-    ps["supply_id"] = on
-    ps["project_id"] = proj_id.reindex(ps["project"].to_numpy()).to_numpy().astype(np.int64)
-    ps["project_row"] = projects["row"].to_numpy()[ps["project_id"].to_numpy()]  # its Projects row (Excel)
+    on = np.flatnonzero(supply_project >= 0)
+    project_id = supply_project[on]
+    ps = key_table(project=supply["project"].to_numpy()[on], country=supply["country"].to_numpy()[on],
+                   commodity=supply["commodity"].to_numpy()[on], period=supply["period"].to_numpy()[on],
+                   supply_id=on.astype(np.int64), project_id=project_id,
+                   project_row=projects["row"].to_numpy()[project_id])  # its Projects row (Excel)
     return {"stocks": stocks, "projects": projects, "builds": builds, "project_supply": ps}
 
 
@@ -247,12 +222,13 @@ def _project_pattern(ix: Index) -> tuple[np.ndarray, ...]:
     row_of[ps["supply_id"].to_numpy()] = np.arange(len(ps))
     sid = ix.key("flows", "supply_id")
     fcols = np.flatnonzero(row_of[sid] >= 0)
-    b = ix.keys["builds"]
-    pairs = ps[["project_id", "period"]].assign(r=np.arange(len(ps))).merge(
-        b[["project_id", "period"]].assign(j=np.arange(len(b))), on="project_id", suffixes=("", "_b"))
-    pairs = pairs[pairs["period_b"] <= pairs["period"]]
-    return (row_of[sid[fcols]], fcols, pairs["r"].to_numpy(np.int64), pairs["j"].to_numpy(np.int64),
-            pairs["project_id"].to_numpy(np.int64))
+    from model.formulation.sets import match_codes
+
+    # every build b[p,τ] with τ <= t, for each project supply (p, t)
+    proj = ps["project_id"].to_numpy(np.int64)
+    r, j = match_codes(proj, ix.key("builds", "project_id").astype(np.int64))
+    on = ix.key("builds", "period")[j] <= ps["period"].to_numpy()[r]
+    return row_of[sid[fcols]], fcols, r[on].astype(np.int64), j[on].astype(np.int64), proj[r[on]]
 
 
 def build_once(ix: Index, at: dict[str, int]) -> RowBlock:

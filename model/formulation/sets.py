@@ -15,6 +15,12 @@
 Wildcards: a row with a period (Supply, Demand) or a commodity (Routes) takes precedence over a
 row that leaves it blank for the same other keys.
 
+The sets are built on integer codes (Codes: each name's rank among the sorted names, each period's
+position in T): joins and wildcard precedence are numpy operations on int64 keys such as
+(k * |T| + t) * |countries| + c, which sort exactly as the names do, and the names are put back
+only in the key tables, whose columns, dtypes and row order are those the pandas joins gave
+(tests/test_index_codes.py checks the LP against them).
+
 Sets and parameters are kept apart, as in GAMS: the key tables (which rows exist) depend only on
 the workbook's structure, and `Numbers` holds every parameter as a numpy array aligned with them.
 A what-if that changes only numbers (costs, capacities, demand, caps, shares, route limits) gathers
@@ -31,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.data import InputData
+from model.data import InputData, column_values
 from model.formulation import planning
 from model.formulation.blocks import take_numbers
 from model.schema import EACH_SOURCE
@@ -228,7 +234,8 @@ def gather_numbers(ix: Index, data: InputData) -> Numbers:
     The one place numbers enter the model, for a fresh build and a what-if alike. The defaults
     say what a blank or a missing row means: no route row costs 0 and limits nothing, a blank
     risk is 0, a need without a Demand row (recipe inputs only) asks for 0."""
-    return _gather(data, ix.structural("numbers.positions", lambda: _positions(ix.keys, ix.commodities, data)))
+    return _gather(data, ix.structural("numbers.positions",
+                                       lambda: _positions(ix.keys, ix.commodities, data, index_codes(ix))))
 
 
 def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
@@ -255,23 +262,27 @@ def _gather(data: InputData, pos: dict[str, np.ndarray]) -> Numbers:
     ), data, pos)
 
 
-def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData) -> dict[str, np.ndarray]:
+def _positions(keys: dict[str, pd.DataFrame], commodities: np.ndarray, data: InputData,
+               ic: IndexCodes) -> dict[str, np.ndarray]:
     """Where each index entry's numbers sit in the input tables (-1: nowhere, take the default).
-    The same for every workbook of this structure, so computed once."""
+    The same for every workbook of this structure, so computed once; the flows' and needs' names
+    are looked up once per code, not once per entry."""
 
     def at(sheet: str, rows: pd.Series) -> np.ndarray:
-        return pd.Index(data[sheet]["row"]).get_indexer(rows.to_numpy())
+        table_rows = column_values(data[sheet], "row").astype(np.int64)
+        return look_up(table_rows, np.arange(len(table_rows)), rows.to_numpy().astype(np.int64))
 
-    countries = pd.Index(data["Countries"]["code"])
+    country_at = pd.Index(data["Countries"]["code"]).get_indexer(ic.codes.country)
+    commodity_at = pd.Index(commodities).get_indexer(ic.codes.commodity)
     return {
         "Supply": at("Supply", keys["supply"]["row"]),
         "Demand": at("Demand", keys["needs"]["row"]),
         "Routes": at("Routes", keys["flows"]["route_row"]),
-        "Countries": countries.get_indexer(keys["flows"]["origin"].to_numpy()),
+        "Countries": country_at[ic.flows.o],
         "Commodities": at("Commodities", keys["caps"]["row"]),
         "ShareLimits": at("ShareLimits", keys["limits"]["limit_row"]) if len(keys["limits"]) else np.zeros(0, int),
         "Recipes": at("Recipes", keys["recipes"]["row"]),
-        "need_commodity": pd.Index(commodities).get_indexer(keys["needs"]["commodity"].to_numpy()),
+        "need_commodity": commodity_at[ic.codes.split(ic.need_key)[0]],
         **planning.positions(keys, data),
         "ContentRules": at("ContentRules", keys["rules"]["rule_row"]) if len(keys["rules"]) else np.zeros(0, int),
     }
@@ -293,126 +304,370 @@ def _build_index(data: InputData) -> Index:
     periods = data.periods
     countries = data["Countries"]
     china = set(countries.loc[countries["group"] == data.settings.china_group, "code"])
-    supply = expand_periods(data["Supply"], periods, ["country", "commodity"])
-    supply = planning.with_project_supply(supply, data, periods)
-    demand = expand_periods(data["Demand"], periods, ["country", "commodity"])
-    recipes = data["Recipes"][["output", "input", "quantity", "row"]].reset_index(drop=True)
-    needs = planning.with_stock_needs(_needs(supply, demand, recipes), data, periods)
-    flows = _flows(supply, needs, data)
-    flows["china_origin"] = flows["origin"].isin(china).to_numpy()
-    flows["china_dest"] = flows["destination"].isin(china).to_numpy()
-    keys = {"supply": supply, "needs": needs, "flows": flows, "caps": _caps(data, periods),
-            "limits": each_origin(_limits(data, periods), supply), "recipes": recipes}
-    keys.update(planning.planning_keys(data, periods, supply, needs))
-    keys["rules"] = content_rules(data, periods, flows, china)
-    # the key tables carry no numbers: Numbers holds them (see Index.table)
-    for name, columns in _TABLE_NUMBERS.items():
-        drop = [*columns, "unit_cost"] if name == "flows" else list(columns)
-        keys[name] = keys[name].drop(columns=[c for c in drop if c in keys[name]])
+    codes = Codes.of(data, periods)
+    supply = _supply(data, codes)
+    needs = _needs(data, codes, supply)
+    flows = _flows(data, codes, supply, needs, china)
+    keys = {"supply": supply.frame(codes), "needs": needs.frame(codes), "flows": flows.frame(codes),
+            "caps": _caps(data, periods), "limits": _limits(data, codes, supply), "recipes": _recipes(data)}
+    keys.update(planning.planning_keys(data, codes, keys["supply"], supply.project, needs.key))
+    keys["rules"] = content_rules(data, codes, flows, china)
     commodities = data["Commodities"]["code"].to_numpy(dtype=object)
-    pos = _positions(keys, commodities, data)
+    ic = IndexCodes(codes, needs.key, flows)
+    pos = _positions(keys, commodities, data, ic)
     return Index(periods=periods, china=china, keys=keys, numbers=_gather(data, pos), commodities=commodities,
-                 memo={"numbers.positions": pos})
+                 memo={"numbers.positions": pos, "codes": ic})
 
 
-def expand_periods(table: pd.DataFrame, periods: list[int], keys: list[str]) -> pd.DataFrame:
-    """Repeat blank-period rows for every period; a row naming the period wins over them."""
-    specific = table[table["period"].notna()]
-    blank = table[table["period"].isna()]
-    if not blank.empty:
-        repeated = blank.drop(columns="period").merge(pd.DataFrame({"period": periods}), how="cross")
-        taken = pd.MultiIndex.from_frame(specific[[*keys, "period"]].astype({"period": "int64"}))
-        mine = pd.MultiIndex.from_frame(repeated[[*keys, "period"]].astype({"period": "int64"}))
-        repeated = repeated[~mine.isin(taken)]
-        specific = pd.concat([specific, repeated[table.columns]], ignore_index=True)
-    out = specific.astype({"period": "int64"})
-    return out.sort_values([*keys, "period"], kind="stable").reset_index(drop=True)
+# ------------------------------------------------------------------------- sets on integer codes
 
 
-def _needs(supply: pd.DataFrame, demand: pd.DataFrame, recipes: pd.DataFrame) -> pd.DataFrame:
-    """Balance rows: final demand plus the recipe inputs of every producing country."""
-    inputs = supply[["country", "commodity", "period"]].merge(
-        recipes[["output", "input"]], left_on="commodity", right_on="output"
-    )[["country", "input", "period"]].rename(columns={"input": "commodity"})
-    keys = pd.concat([demand[["country", "commodity", "period"]], inputs], ignore_index=True)
-    keys = keys.drop_duplicates().reset_index(drop=True)
-    needs = keys.merge(demand[["country", "commodity", "period", "quantity", "row"]], how="left",
-                       on=["country", "commodity", "period"])
-    needs["quantity"] = needs["quantity"].fillna(0.0)
-    needs["row"] = needs["row"].fillna(-1).astype("int64")
-    return needs.sort_values(["commodity", "period", "country"], kind="stable").reset_index(drop=True)
+@dataclass(frozen=True)
+class Codes:
+    """Every country and commodity name as an integer code (its rank among the sorted names) and
+    every period as its position in T.
+
+    Ranks keep the names' order, so a key made of codes, e.g. (k * |T| + t) * |countries| + c, sorts
+    and matches exactly as the names would: the sets are joined on int64 keys with numpy, and the
+    names are put back only when a key table is written out."""
+
+    country: np.ndarray  # sorted names (object)
+    commodity: np.ndarray  # sorted names (object)
+    periods: np.ndarray  # T (int64)
+
+    @classmethod
+    def of(cls, data: InputData, periods: list[int]) -> Codes:
+        def names(*columns: tuple[str, str]) -> np.ndarray:
+            found = pd.unique(np.concatenate([data.values(s, c).astype(object, copy=False) for s, c in columns]))
+            return np.array(sorted(v for v in found if isinstance(v, str)), dtype=object)
+
+        return cls(names(("Countries", "code"), ("Supply", "country"), ("Demand", "country"), ("Routes", "origin"),
+                         ("Routes", "destination"), ("Stocks", "country"), ("Projects", "country")),
+                   names(("Commodities", "code"), ("Supply", "commodity"), ("Demand", "commodity"),
+                         ("Routes", "commodity"), ("Recipes", "output"), ("Recipes", "input"),
+                         ("Stocks", "commodity"), ("Projects", "commodity"), ("ShareLimits", "commodity"),
+                         ("ContentRules", "commodity")),
+                   np.asarray(periods, dtype=np.int64))
+
+    @functools.cached_property
+    def _code_of(self) -> tuple[dict[str, int], dict[str, int]]:
+        # a dict, not pd.Index.get_indexer: most look-ups are a few names, where pandas costs 0.2 ms each
+        return {v: i for i, v in enumerate(self.country)}, {v: i for i, v in enumerate(self.commodity)}
+
+    def c(self, names: np.ndarray) -> np.ndarray:
+        """Country codes of `names` (-1 for a blank or an unknown name)."""
+        return _codes(self._code_of[0], names)
+
+    def k(self, names: np.ndarray) -> np.ndarray:
+        """Commodity codes of `names` (-1 for a blank)."""
+        return _codes(self._code_of[1], names)
+
+    def t(self, years: np.ndarray) -> np.ndarray:
+        """Positions in T of `years` (each one a period of T)."""
+        return np.searchsorted(self.periods, np.asarray(years).astype(np.int64)).astype(np.int64)
+
+    def cell(self, commodities: np.ndarray, years: np.ndarray) -> np.ndarray:
+        """The (commodity, period) cell k * |T| + t of each pair; -1 for a name or year not in the sets."""
+        _, _, n_t = self.sizes
+        k, years = self.k(commodities), np.asarray(years).astype(np.int64)
+        if not n_t:
+            return np.full(len(k), -1, dtype=np.int64)
+        t = np.minimum(np.searchsorted(self.periods, years), n_t - 1)
+        return np.where((k >= 0) & (self.periods[t] == years), k * n_t + t, -1)
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(|countries|, |commodities|, |T|): the radixes of the combined keys."""
+        return len(self.country), len(self.commodity), len(self.periods)
+
+    def node(self, k: np.ndarray, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The int64 key of (commodity, period, country), in the order N is sorted by."""
+        n_c, _, n_t = self.sizes
+        return (k.astype(np.int64) * n_t + t) * n_c + c
+
+    def split(self, node: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(k, t, c) of node keys."""
+        n_c, _, n_t = self.sizes
+        return node // (n_c * n_t), (node // n_c) % n_t, node % n_c
 
 
-def _flows(supply: pd.DataFrame, needs: pd.DataFrame, data: InputData) -> pd.DataFrame:
-    s = supply[["country", "commodity", "period", "unit_cost"]].rename(columns={"country": "origin"})
-    s["supply_id"] = np.arange(len(s))
-    n = needs[["country", "commodity", "period"]].rename(columns={"country": "destination"})
-    n["need_id"] = np.arange(len(n))
-    flows = s.merge(n, on=["commodity", "period"])
+def _codes(code_of: dict[str, int], names: np.ndarray) -> np.ndarray:
+    """The code of each name (-1: blank or unknown)."""
+    get = code_of.get
+    return np.fromiter((get(v, -1) for v in np.asarray(names, dtype=object).tolist()), np.int64, count=len(names))
+
+
+def key_table(**columns: np.ndarray) -> pd.DataFrame:
+    """A key table from arrays; names stay `object`, as the workbook's tables hold them."""
+    return pd.DataFrame({name: pd.Series(v, dtype=v.dtype, copy=False) for name, v in columns.items()})
+
+
+def match_codes(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with left[i] == right[j] (non-negative int codes), i ascending and, for each i,
+    j ascending: an inner join in the order DataFrame.merge gives, without a hash join."""
+    n = int(max(left.max(initial=-1), right.max(initial=-1))) + 1
+    order = np.argsort(right, kind="stable")
+    counts = np.bincount(right, minlength=n)
+    starts = np.cumsum(counts) - counts
+    reps = counts[left]
+    i = np.repeat(np.arange(len(left)), reps)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps, reps)
+    return i, order[starts[left][i] + offset]
+
+
+def look_up(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """values[j] where keys[j] == query (keys unique), -1 where no key matches."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    at = np.minimum(np.searchsorted(sk, queries), max(len(sk) - 1, 0))
+    hit = sk[at] == queries if len(sk) else np.zeros(len(queries), dtype=bool)
+    return np.where(hit, values[order][at] if len(sk) else -1, -1).astype(np.int64)
+
+
+def _expand(table: pd.DataFrame, codes: Codes) -> tuple[np.ndarray, np.ndarray]:
+    """Supply or Demand rows with a blank period repeated for every period of T, a row naming the
+    period winning over them: (row position, period position) per entry, in (country, commodity,
+    period) order."""
+    _, n_k, n_t = codes.sizes
+    c, k = codes.c(column_values(table, "country")), codes.k(column_values(table, "commodity"))
+    year = column_values(table, "period").astype(float, copy=False)
+    named, blank = np.flatnonzero(~np.isnan(year)), np.flatnonzero(np.isnan(year))
+    pos = np.concatenate([named, np.repeat(blank, n_t)])
+    t = np.concatenate([codes.t(year[named]), np.tile(np.arange(n_t, dtype=np.int64), len(blank))])
+    key = (c[pos] * n_k + k[pos]) * n_t + t
+    keep = np.ones(len(pos), dtype=bool)
+    keep[len(named):] = ~np.isin(key[len(named):], key[:len(named)])
+    order = np.argsort(key[keep], kind="stable")
+    return pos[keep][order], t[keep][order]
+
+
+@dataclass(frozen=True)
+class SupplySet:
+    """S as codes, in key-table order: Supply rows (blank periods expanded), then project supplies."""
+
+    c: np.ndarray
+    k: np.ndarray
+    t: np.ndarray
+    row: np.ndarray  # Supply row (Excel); -1 for a project's supply
+    project: np.ndarray  # Projects position; -1 for a Supply row
+    project_name: np.ndarray  # object: Projects.project, None for a Supply row
+
+    def frame(self, codes: Codes) -> pd.DataFrame:
+        return key_table(country=codes.country[self.c], commodity=codes.commodity[self.k],
+                         period=codes.periods[self.t], row=self.row, project=self.project_name)
+
+
+def _supply(data: InputData, codes: Codes) -> SupplySet:
+    """S: Supply rows expanded over T, then each project's supply in every period from its first
+    (SP, planning.py)."""
+    table, proj = data["Supply"], data["Projects"]
+    pos, t = _expand(table, codes)
+    n_t = len(codes.periods)
+    first = planning.first_periods(data, codes.periods.tolist())
+    p = np.repeat(np.arange(len(proj), dtype=np.int64), n_t)
+    pt = np.tile(np.arange(n_t, dtype=np.int64), len(proj))
+    on = codes.periods[pt] >= first[p]
+    p, pt = p[on], pt[on]
+    return SupplySet(
+        c=np.concatenate([codes.c(column_values(table, "country"))[pos], codes.c(column_values(proj, "country"))[p]]),
+        k=np.concatenate([codes.k(column_values(table, "commodity"))[pos],
+                          codes.k(column_values(proj, "commodity"))[p]]),
+        t=np.concatenate([t, pt]),
+        row=np.concatenate([column_values(table, "row")[pos].astype(np.int64), np.full(len(p), -1, np.int64)]),
+        project=np.concatenate([np.full(len(pos), -1, np.int64), p]),
+        project_name=np.concatenate([np.full(len(pos), None, dtype=object),
+                                     column_values(proj, "project").astype(object, copy=False)[p]]))
+
+
+@dataclass(frozen=True)
+class NeedSet:
+    """N as sorted node keys (Codes.node), with the Demand row of each (-1: none)."""
+
+    key: np.ndarray
+    row: np.ndarray
+
+    def frame(self, codes: Codes) -> pd.DataFrame:
+        k, t, c = codes.split(self.key)
+        return key_table(country=codes.country[c], commodity=codes.commodity[k], period=codes.periods[t], row=self.row)
+
+
+def _needs(data: InputData, codes: Codes, supply: SupplySet) -> NeedSet:
+    """N: final demand, the recipe inputs of every supply (its country makes the output there),
+    and every stock's (d, k, t) (planning.py), each once, sorted by commodity, period, country."""
+    demand = data["Demand"]
+    pos, t = _expand(demand, codes)
+    demand_key = codes.node(codes.k(column_values(demand, "commodity"))[pos], t,
+                            codes.c(column_values(demand, "country"))[pos])
+    recipes = data["Recipes"]
+    s, r = match_codes(supply.k, codes.k(column_values(recipes, "output")))
+    input_key = codes.node(codes.k(column_values(recipes, "input"))[r], supply.t[s], supply.c[s])
+    stocks = data["Stocks"]
+    n_t = len(codes.periods)
+    stock_key = codes.node(np.repeat(codes.k(column_values(stocks, "commodity")), n_t),
+                           np.tile(np.arange(n_t, dtype=np.int64), len(stocks)),
+                           np.repeat(codes.c(column_values(stocks, "country")), n_t))
+    key = np.unique(np.concatenate([demand_key, input_key, stock_key]))
+    rows = column_values(demand, "row")[pos].astype(np.int64)
+    return NeedSet(key, look_up(demand_key, rows, key))
+
+
+@dataclass(frozen=True)
+class FlowSet:
+    """F as positions in S and N, in key-table order (commodity, period, origin, destination)."""
+
+    supply: np.ndarray
+    need: np.ndarray
+    route_row: np.ndarray  # the Routes row that applies (Excel), -1 for none
+    o: np.ndarray  # origin, destination, commodity and period codes
+    d: np.ndarray
+    k: np.ndarray
+    t: np.ndarray
+    china_origin: np.ndarray
+    china_dest: np.ndarray
+
+    def frame(self, codes: Codes) -> pd.DataFrame:
+        return key_table(origin=codes.country[self.o], commodity=codes.commodity[self.k], period=codes.periods[self.t],
+                         supply_id=self.supply, destination=codes.country[self.d], need_id=self.need,
+                         route_row=self.route_row, china_origin=self.china_origin, china_dest=self.china_dest)
+
+
+def _flows(data: InputData, codes: Codes, supply: SupplySet, needs: NeedSet, china: set[str]) -> FlowSet:
+    """F: every supply with every need of its (commodity, period), where o = d or a route allows it.
+
+    N is sorted by (commodity, period, country), so the needs of one (k, t) are a run sorted by
+    destination: taking the supplies in (k, t, o) order and each one's run gives F in its order."""
+    n_c, _, n_t = codes.sizes
+    cell = supply.k * n_t + supply.t
+    k_n, t_n, _ = codes.split(needs.key)
+    s_key = cell * n_c + supply.c
+    by_origin = np.argsort(s_key, kind="stable")
+    i, need = match_codes(cell[by_origin], k_n * n_t + t_n)
+    sid = by_origin[i]
+    if len(s_key) and np.unique(s_key).size < len(s_key):  # two supplies of one (o, k, t): by destination first
+        order = np.lexsort((sid, needs.key[need], s_key[sid]))
+        sid, need = sid[order], need[order]
+    o, d = supply.c[sid], codes.split(needs.key)[2][need]
+    k, t = supply.k[sid], supply.t[sid]
+    route_row = _route_rows(data, codes, o, d, k)
+    domestic = o == d
+    route_row[domestic] = -1
+    if data.settings.unlisted_routes == "blocked":
+        keep = domestic | (route_row >= 0)
+        sid, need, route_row, o, d, k, t = (a[keep] for a in (sid, need, route_row, o, d, k, t))
+    in_china = np.isin(codes.country, np.array(sorted(china), dtype=object))
+    return FlowSet(sid.astype(np.int64), need.astype(np.int64), route_row, o, d, k, t, in_china[o], in_china[d])
+
+
+def _route_rows(data: InputData, codes: Codes, o: np.ndarray, d: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """The Routes row of each flow: a row naming the commodity beats a blank-commodity row."""
     routes = data["Routes"]
-    blocked_unlisted = data.settings.unlisted_routes == "blocked"
-    flows["route_cost"] = 0.0
-    flows["route_max"] = np.inf
-    flows["route_row"] = -1
-    if not routes.empty:
-        flows = _attach_routes(flows, routes)
-    domestic = flows["origin"] == flows["destination"]
-    flows.loc[domestic, ["route_cost", "route_max", "route_row"]] = (0.0, np.inf, -1)
-    if blocked_unlisted:
-        flows = flows[domestic | (flows["route_row"] >= 0)]
-    flows = flows.sort_values(["commodity", "period", "origin", "destination"], kind="stable")
-    return flows.reset_index(drop=True)
+    if routes.empty:
+        return np.full(len(o), -1, dtype=np.int64)
+    n_c, n_k, _ = codes.sizes
+    pair = codes.c(column_values(routes, "origin")) * n_c + codes.c(column_values(routes, "destination"))
+    rk = codes.k(column_values(routes, "commodity"))
+    row = column_values(routes, "row").astype(np.int64)
+    generic = rk < 0
+    flow_pair = o * n_c + d
+    specific = look_up(pair[~generic] * n_k + rk[~generic], row[~generic], flow_pair * n_k + k)
+    return np.where(specific >= 0, specific, look_up(pair[generic], row[generic], flow_pair))
 
 
-def _attach_routes(flows: pd.DataFrame, routes: pd.DataFrame) -> pd.DataFrame:
-    """Route cost and limit per flow: a row naming the commodity beats a blank-commodity row."""
-    cols = ["origin", "destination", "cost_per_unit", "max_quantity", "row"]
-    generic = routes.loc[routes["commodity"].isna(), cols]
-    specific = routes.loc[routes["commodity"].notna(), [*cols, "commodity"]]
-    flows = flows.drop(columns=["route_cost", "route_max", "route_row"])
-    flows = flows.merge(generic, how="left", on=["origin", "destination"])
-    flows = flows.merge(specific, how="left", on=["origin", "destination", "commodity"], suffixes=("_g", ""))
-    has_specific = flows["row"].notna()
-    for out, col in (("route_cost", "cost_per_unit"), ("route_max", "max_quantity"), ("route_row", "row")):
-        flows[out] = np.where(has_specific, flows[col], flows[f"{col}_g"])
-    flows["route_cost"] = flows["route_cost"].fillna(0.0).astype("float64")
-    listed = flows["route_row"].notna()
-    flows["route_max"] = np.where(listed, flows["route_max"].fillna(np.inf), np.inf).astype("float64")
-    flows["route_row"] = flows["route_row"].fillna(-1).astype("int64")
-    return flows.drop(columns=[c for c in flows.columns if c.endswith("_g")] + ["cost_per_unit", "max_quantity", "row"])
+def _recipes(data: InputData) -> pd.DataFrame:
+    return data["Recipes"][["output", "input", "row"]].reset_index(drop=True)
 
 
 def _caps(data: InputData, periods: list[int]) -> pd.DataFrame:
+    """One entry per capped commodity (Commodities order) and period."""
     com = data["Commodities"]
-    capped = com.loc[com["china_cap"].notna(), ["code", "china_cap", "row"]].rename(columns={"code": "commodity"})
-    caps = capped.merge(pd.DataFrame({"period": periods}), how="cross")
-    return caps[["commodity", "period", "china_cap", "row"]].reset_index(drop=True)
+    capped = np.flatnonzero(~np.isnan(column_values(com, "china_cap").astype(float, copy=False)))
+    n_t = len(periods)
+    return key_table(commodity=column_values(com, "code").astype(object, copy=False)[np.repeat(capped, n_t)],
+                     period=np.tile(np.asarray(periods, dtype=np.int64), len(capped)),
+                     row=column_values(com, "row")[np.repeat(capped, n_t)].astype(np.int64))
 
 
-def _limits(data: InputData, periods: list[int]) -> pd.DataFrame:
-    """One entry per ShareLimits row and (commodity, period) it covers, with the source's members:
-    the country itself when `source` is a country code, otherwise every country of that group."""
-    lim = data["ShareLimits"].rename(columns={"row": "limit_row"})
+LIMIT_COLUMNS = ["limit_row", "commodity", "period", "source", "members"]
+
+
+def _limits(data: InputData, codes: Codes, supply: SupplySet) -> pd.DataFrame:
+    """One entry per ShareLimits row and (commodity, period) it covers (a blank: every commodity in
+    Commodities order, every period), with the source's members: the country itself when `source`
+    is a country code, every country of that group, or for `each` one entry per origin country with
+    a supply of that (commodity, period), in name order (issue 13: the limit applies to every single
+    country separately, as in the EU CRMA's "no more than 65% from a single third country")."""
+    lim = data["ShareLimits"]
+    if lim.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in LIMIT_COLUMNS})
     countries = data["Countries"]
-    codes = set(countries["code"])
-    com = pd.DataFrame({"commodity": data["Commodities"]["code"].to_numpy()})
-    per = pd.DataFrame({"period": periods})
-    parts = []
-    for r in lim.itertuples(index=False):
-        ks = com if pd.isna(r.commodity) else pd.DataFrame({"commodity": [r.commodity]})
-        ts = per if pd.isna(r.period) else pd.DataFrame({"period": [int(r.period)]})
-        part = ks.merge(ts, how="cross")
-        part["limit_row"] = r.limit_row
-        part["source"] = r.source
-        part["min_share"] = r.min_share
-        part["max_share"] = r.max_share
-        members = {r.source} if r.source in codes else set(countries.loc[countries["group"] == r.source, "code"])
-        part["members"] = [frozenset(members)] * len(part)
-        parts.append(part)
-    cols = ["limit_row", "commodity", "period", "source", "min_share", "max_share", "members"]
-    if not parts:
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in cols})
-    return pd.concat(parts, ignore_index=True)[cols]
+    code, group = column_values(countries, "code"), column_values(countries, "group")
+    all_k = column_values(data["Commodities"], "code").astype(object, copy=False)
+    n_c, _, n_t = codes.sizes
+    # the origins of each (commodity, period): a run of sorted node keys per cell
+    origin = np.unique(codes.node(supply.k, supply.t, supply.c))
+    origin_cell = origin // n_c
+    parts: list[tuple] = []
+    for r_row, r_k, r_t, source in zip(column_values(lim, "row"), column_values(lim, "commodity"),
+                                       column_values(lim, "period"), column_values(lim, "source"), strict=True):
+        ks = all_k if pd.isna(r_k) else np.array([r_k], dtype=object)
+        ts = codes.periods if np.isnan(r_t) else np.array([int(r_t)], dtype=np.int64)
+        k = np.repeat(ks, len(ts))
+        t = np.tile(ts, len(ks))
+        if source != EACH_SOURCE:
+            members = frozenset([source]) if source in set(code) else frozenset(code[group == source])
+            parts.append((np.full(len(k), r_row), k, t, _objects([source] * len(k)), _objects([members] * len(k))))
+            continue
+        cell = codes.k(k) * n_t + codes.t(t)
+        lo, hi = np.searchsorted(origin_cell, cell), np.searchsorted(origin_cell, cell, side="right")
+        i = np.repeat(np.arange(len(k)), hi - lo)
+        at = lo[i] + np.arange(len(i)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)
+        names = codes.country[origin[at] % n_c]
+        parts.append((np.full(len(i), r_row), k[i], t[i], names, _objects([frozenset([c]) for c in names])))
+    out = {name: np.concatenate([p[j] for p in parts]) for j, name in enumerate(LIMIT_COLUMNS)}
+    # the old joins left the names as `str` unless `each` rows were expanded (kept for equal tables)
+    text = object if (column_values(lim, "source") == EACH_SOURCE).any() else "str"
+    return pd.DataFrame({"limit_row": pd.Series(out["limit_row"].astype(np.int64)),
+                         "commodity": pd.Series(out["commodity"], dtype=text),
+                         "period": pd.Series(out["period"].astype(np.int64)),
+                         "source": pd.Series(out["source"], dtype=text),
+                         "members": pd.Series(out["members"], dtype=object)})
+
+
+def _objects(values: list) -> np.ndarray:
+    """A 1-d object array of `values` (each frozenset one element, not a sequence to unpack)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@dataclass(frozen=True)
+class IndexCodes:
+    """The sets as codes, kept with the Index (memo "codes") for the constraint patterns."""
+
+    codes: Codes
+    need_key: np.ndarray  # N's node keys (sorted)
+    flows: FlowSet
+
+
+def index_codes(ix: Index) -> IndexCodes:
+    """The Index's sets as codes: kept from the build, or (an Index made otherwise) from its tables."""
+    return ix.structural("codes", lambda: _codes_of_tables(ix))
+
+
+def _codes_of_tables(ix: Index) -> IndexCodes:
+    f, n = ix.keys["flows"], ix.keys["needs"]
+    def names(*cols: pd.Series) -> np.ndarray:
+        return np.array(sorted(set().union(*(set(c) for c in cols))), dtype=object)
+
+    codes = Codes(names(f["origin"], f["destination"], n["country"]), names(f["commodity"], n["commodity"]),
+                  np.asarray(ix.periods, dtype=np.int64))
+    need_key = codes.node(codes.k(n["commodity"].to_numpy()), codes.t(n["period"].to_numpy()),
+                          codes.c(n["country"].to_numpy()))
+    flows = FlowSet(f["supply_id"].to_numpy(np.int64), f["need_id"].to_numpy(np.int64),
+                    f["route_row"].to_numpy(np.int64), codes.c(f["origin"].to_numpy()),
+                    codes.c(f["destination"].to_numpy()), codes.k(f["commodity"].to_numpy()),
+                    codes.t(f["period"].to_numpy()), f["china_origin"].to_numpy(bool), f["china_dest"].to_numpy(bool))
+    return IndexCodes(codes, need_key, flows)
 
 
 def shortfall_penalties(data: InputData) -> pd.Series:
@@ -432,27 +687,7 @@ def _penalties(data: InputData) -> np.ndarray:
     return np.where(np.isnan(own), default, own)
 
 
-def each_origin(limits: pd.DataFrame, supply: pd.DataFrame) -> pd.DataFrame:
-    """ShareLimits entries whose source is `each` (issue 13), one per origin country that can supply
-    the entry's (commodity, period): the limit applies to every single country separately, as in
-    the EU CRMA's "no more than 65% from a single third country". Only combinations that exist
-    (a Supply row) get an entry; its `source` is the country."""
-    if not len(limits):
-        return limits
-    each = (limits["source"] == EACH_SOURCE).to_numpy()
-    if not each.any():
-        return limits
-    origins = supply[["commodity", "period", "country"]].drop_duplicates().rename(columns={"country": "source"})
-    entries = limits.drop(columns=["source", "members"]).assign(_pos=np.arange(len(limits)))[each]
-    entries = entries.astype({"period": "int64"}).merge(origins.astype({"period": "int64"}),
-                                                        on=["commodity", "period"])
-    entries["members"] = [frozenset([c]) for c in entries["source"]]
-    kept = limits[~each].assign(_pos=np.flatnonzero(~each))
-    out = pd.concat([kept, entries[kept.columns]], ignore_index=True)
-    return out.sort_values(["_pos", "source"], kind="stable").drop(columns="_pos").reset_index(drop=True)
-
-
-def content_rules(data: InputData, periods: list[int], flows: pd.DataFrame, china: set[str]) -> pd.DataFrame:
+def content_rules(data: InputData, codes: Codes, flows: FlowSet, china: set[str]) -> pd.DataFrame:
     """One entry per ContentRules row and period it covers (issue 13), with the destination's members:
     the country itself, every country of a group, or (blank) every country outside the China group.
     A row naming the period wins over a blank-period row of the same (commodity, destination); only
@@ -462,9 +697,10 @@ def content_rules(data: InputData, periods: list[int], flows: pd.DataFrame, chin
     if rules.empty:
         return _no_rules()
     countries = data["Countries"]
-    codes = set(countries["code"])
-    everyone = set(codes) - china
-    reached = set(zip(flows["commodity"], flows["period"], flows["destination"], strict=True))
+    names = set(countries["code"])
+    everyone = set(names) - china
+    n_c = codes.sizes[0]
+    reached = set(np.unique(codes.node(flows.k, flows.t, flows.d)).tolist())  # (k, t, d) some flow reaches
     named = {(r.commodity, r.destination if isinstance(r.destination, str) else None, int(r.period))
              for r in rules.itertuples() if pd.notna(r.period)}
     rows = []
@@ -472,14 +708,17 @@ def content_rules(data: InputData, periods: list[int], flows: pd.DataFrame, chin
         dest = r.destination if isinstance(r.destination, str) else None
         if dest is None:
             members = everyone
-        elif dest in codes:
+        elif dest in names:
             members = {dest}
         else:
             members = set(countries.loc[countries["group"] == dest, "code"])
-        for t in periods if pd.isna(r.period) else [int(r.period)]:
+        d = codes.c(np.array(sorted(members), dtype=object))
+        d = d[d >= 0]
+        for t in codes.periods.tolist() if pd.isna(r.period) else [int(r.period)]:
             if pd.isna(r.period) and (r.commodity, dest, t) in named:
                 continue
-            if any((r.commodity, t, d) in reached for d in members):
+            cell = int(codes.cell(np.array([r.commodity], dtype=object), np.array([t]))[0])
+            if cell >= 0 and not reached.isdisjoint((cell * n_c + d).tolist()):
                 rows.append((int(r.row), r.commodity, t, dest, frozenset(members)))
     if not rows:
         return _no_rules()
