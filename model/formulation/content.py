@@ -38,7 +38,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.codes import FlowCodes, flow_codes, index_flow_codes, int_codes, rank_codes
+from model.codes import (
+    FlowCodes,
+    flow_codes,
+    index_flow_codes,
+    int_codes,
+    lookup,
+    rank_codes,
+    unique_codes,
+)
 from model.formulation.blocks import RowBlock, VarBlock
 from model.formulation.sets import Index
 
@@ -245,18 +253,19 @@ def input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarray, ex
     start = np.cumsum(count) - count
     made_recipe = by_out[np.repeat(first, count) + np.arange(total) - np.repeat(start, count)].astype(np.int64)
     nt, nc = len(periods), len(countries)
+    space = len(commodities) * nt * nc
     made_code = (r_in[made_recipe] * nt + t[made_pos]) * nc + o[made_pos]
-    row_code = np.unique(np.concatenate([made_code, (ek * nt + et) * nc + ec]) if extra is not None else made_code)
+    row_code = unique_codes(np.concatenate([made_code, (ek * nt + et) * nc + ec]) if extra is not None else made_code,
+                            space)
     kt, c = np.divmod(row_code, nc)
     kk, tt = np.divmod(kt, nt)
     keys = pd.DataFrame({"country": pd.Series(countries[c], dtype=object),
                          "commodity": pd.Series(commodities[kk], dtype=object),
                          "period": pd.Series(periods[tt], dtype="int64")})
-    prod_rows = np.searchsorted(row_code, made_code).astype(np.int64)
-    inflow_code = (k * nt + t) * nc + d
-    at = np.minimum(np.searchsorted(row_code, inflow_code), len(row_code) - 1)
-    into = row_code[at] == inflow_code
-    rows = np.concatenate([prod_rows, at[into].astype(np.int64)])
+    prod_rows = lookup(row_code, made_code, space)
+    inflow = lookup(row_code, (k * nt + t) * nc + d, space)
+    into = inflow >= 0
+    rows = np.concatenate([prod_rows, inflow[into]])
     cols = np.concatenate([made_pos, np.flatnonzero(into)]).astype(np.int64)
     recipe = np.concatenate([made_recipe, np.full(int(into.sum()), -1)]).astype(np.int64)
     return keys, rows, cols, recipe
