@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import model
+from model.codes import index_flow_codes, text_column
 from model.content_tables import china_content_table
 from model.data import InputData
 from model.formulation import families
@@ -280,10 +281,9 @@ def flows_table(lp: LP, x: np.ndarray, units: pd.Series | None = None) -> pd.Dat
     on = x[keys["order"]] > FLOW_TOL
     sel = keys["order"][on]
     unit, route = ix.numbers.flow_unit_cost(ix)[sel], ix.numbers.route_cost[sel]
-    out = {name: keys[name][on] for name in ("period", "commodity", "origin", "destination")}
     quantity = x[sel]
-    return pd.DataFrame({**out, "quantity": quantity,
-                         "unit": _unit_of(_or_empty(units), out["commodity"]), "unit_cost": unit,
+    return pd.DataFrame({**_key_columns(ix, sel, keys["period"][on]), "quantity": quantity,
+                         "unit": _units_by_code(ix, units, sel), "unit_cost": unit,
                          "route_cost": route, "cost": quantity * (unit + route)})
 
 
@@ -292,11 +292,29 @@ def _or_empty(units: pd.Series | None) -> pd.Series:
 
 
 def _flow_keys(ix) -> dict[str, np.ndarray]:
-    """The flows in the Flows sheet's order (period, commodity, origin, destination), as arrays."""
-    f = ix.keys["flows"]
-    cols = ["period", "commodity", "origin", "destination"]
-    order = np.lexsort([f[c].to_numpy() for c in reversed(cols)])
-    return {"order": order, **{c: f[c].to_numpy()[order] for c in cols}}
+    """The flows in the Flows sheet's order (period, commodity, origin, destination): positions and
+    periods. Sorted on rank codes (model/codes.py), the strings' own order, ties kept in flow order."""
+    f = index_flow_codes(ix)
+    order = np.lexsort((f.destination, f.origin, f.commodity, f.period))
+    return {"order": order, "period": ix.key("flows", "period")[order]}
+
+
+def _key_columns(ix, sel: np.ndarray, period: np.ndarray) -> dict:
+    """period, commodity, origin, destination of the flows `sel`, the text columns taken from their
+    few distinct values (what pandas infers from the strings, without converting each one)."""
+    f = index_flow_codes(ix)
+    return {"period": period, "commodity": text_column(f.commodities, f.commodity[sel]),
+            "origin": text_column(f.countries, f.origin[sel]),
+            "destination": text_column(f.countries, f.destination[sel])}
+
+
+def _units_by_code(ix, units: pd.Series | None, sel: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """_unit_of the flows `sel`'s commodities, looked up once per commodity."""
+    f = index_flow_codes(ix)
+    per_commodity = _unit_of(_or_empty(units), f.commodities)
+    code, texts = pd.factorize(per_commodity)
+    return text_column(np.asarray(texts, dtype=object), code[f.commodity[sel]]) if len(sel) else \
+        _unit_of(_or_empty(units), np.zeros(0, dtype=object))
 
 
 def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFrame]:
@@ -462,13 +480,13 @@ def flow_sensitivity_table(lp: LP, sol: Solution, units: pd.Series | None = None
     limit = np.asarray(lp.upper[cols], dtype=float)[order]
     at_limit = np.isfinite(limit) & (x >= limit - 1e-9) & (limit > 0)
     limit_dual = np.where(at_limit & (rc < 0), rc, 0.0)
-    # the notes by code, then one object array of five shared strings: np.where on text would
-    # build a fixed-width string array per branch (280 MB each at a million lanes)
-    note = _LANE_NOTES[np.select([limit == 0, at_limit & (rc < 0), x > FLOW_TOL, rc == 0], [0, 1, 2, 3], 4)]
+    # the notes by code, taken from the five strings (np.where on text would build a fixed-width
+    # string array per branch: 280 MB each at a million lanes)
+    note = text_column(_LANE_NOTES, np.select([limit == 0, at_limit & (rc < 0), x > FLOW_TOL, rc == 0],
+                                              [0, 1, 2, 3], 4))
     return pd.DataFrame({
-        "period": keys["period"], "commodity": keys["commodity"], "origin": keys["origin"],
-        "destination": keys["destination"], "quantity": np.where(x > FLOW_TOL, x, 0.0),
-        "unit": _unit_of(_or_empty(units), keys["commodity"]), "cost_per_unit": lp.c[cols][order],
+        **_key_columns(ix, order, keys["period"]), "quantity": np.where(x > FLOW_TOL, x, 0.0),
+        "unit": _units_by_code(ix, units, order), "cost_per_unit": lp.c[cols][order],
         "reduced_cost": rc, "route_limit": np.where(np.isfinite(limit), limit, np.nan),
         "route_limit_dual": limit_dual + 0.0, "note": note,
     })
