@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 from model import api
-from model.content_tables import trace_clean
 from model.data import InputData, load_workbook
 from model.formulation import content
 from model.formulation.lp import build_lp
@@ -65,7 +64,7 @@ def solved(request, tmp_path_factory):
     path = {"base_case": lambda: ROOT / "inputs" / "base_case.xlsx", "generated": lambda: _generated_with_rules(tmp),
             "stock": lambda: _stock_book(tmp), "chips": lambda: _chips_book(tmp)}[request.param]()
     data = load_workbook(path)
-    return request.param, data, api.solve(data)
+    return request.param, data, api.solve(data, rows="decisive")
 
 
 def test_the_fixtures_have_rules(solved):
@@ -125,12 +124,53 @@ def test_china_content_table(solved):
 
 
 def test_flows_and_flow_sensitivity(solved):
-    _, _, plan = solved
+    name, _, plan = solved
     lp, ctx = plan.lp, plan.context
     x = plan.solution.x[lp.cols("flow")]
     pd.testing.assert_frame_equal(plan.tables["Flows"], old.flows_table(lp, x, ctx.units), check_exact=True)
-    pd.testing.assert_frame_equal(plan.tables["FlowSensitivity"], old.flow_sensitivity_table(lp, plan.solution, ctx.units),
+    lanes = old.flow_sensitivity_table(lp, plan.solution, ctx.units)
+    pd.testing.assert_frame_equal(ctx.lanes_full(), lanes, check_exact=True)
+    pd.testing.assert_frame_equal(plan.tables["FlowSensitivity"], old.decisive(ctx, "FlowSensitivity", lanes),
                                   check_exact=True)
+    assert 0 < len(plan.tables["FlowSensitivity"]) <= len(lanes)
+    if name in ("base_case", "generated"):
+        assert len(plan.tables["FlowSensitivity"]) < len(lanes)
+
+
+def _old_sensitivity(plan, ranging=None):
+    ctx = plan.context
+    return old.sensitivity_table(plan, ranging, marginals=ctx.an.share_marginals, binding=ctx.binding,
+                                 units=ctx.units)
+
+
+def test_sensitivity_full_and_decisive(solved):
+    """Every row of the full table (all measures, the sheet's order), then the decisive rows."""
+    name, _, plan = solved
+    ctx = plan.context
+    ref = _old_sensitivity(plan)
+    pd.testing.assert_frame_equal(ctx.sensitivity_full(plan), ref, check_exact=True)
+    measures = set(ref["measure"])
+    assert {"capacity", "unit cost", "delivered cost", "China content"} <= measures
+    if name == "base_case":
+        assert {"China cap", "share maximum", "share minimum", "stock capacity", "project capacity"} <= measures
+    pd.testing.assert_frame_equal(plan.tables["Sensitivity"], old.decisive(ctx, "Sensitivity", ref), check_exact=True)
+    cap = ctx.capacity_full()
+    pd.testing.assert_frame_equal(plan.tables["Capacity"], old.decisive(ctx, "Capacity", cap), check_exact=True)
+    from model.results import decisive_suppliers
+
+    np.testing.assert_array_equal(decisive_suppliers(cap), old.decisive_suppliers(cap))
+
+
+def test_sensitivity_with_ranging(tmp_path):
+    """With HiGHS ranging (allowable ranges, infinite ones blank) and duals for the share
+    marginals: the generated workbook with rules."""
+    data = load_workbook(_generated_with_rules(tmp_path))
+    plan = api.solve(data, ranging=True, marginals="dual")
+    ranging = plan.context.an.ranging
+    assert ranging is not None
+    ref = _old_sensitivity(plan, ranging)
+    assert ref["allowable_increase"].notna().any() and ref["allowable_decrease"].notna().any()
+    pd.testing.assert_frame_equal(plan.tables["Sensitivity"], ref, check_exact=True)
 
 
 def test_flows_without_units_or_flows(solved):
@@ -145,15 +185,6 @@ def test_flows_without_units_or_flows(solved):
     pd.testing.assert_frame_equal(flows_table(lp, zero), old.flows_table(lp, zero), check_exact=True)
     pd.testing.assert_frame_equal(flow_sensitivity_table(lp, plan.solution), old.flow_sensitivity_table(lp, plan.solution),
                                   check_exact=True)
-
-
-def test_tracing_is_unchanged_by_the_lp_builds_order(solved):
-    """The tracing LP solved on the new patterns gives the plan's clean flows within their bounds."""
-    _, _, plan = solved
-    lp = plan.lp
-    x = plan.solution.x[lp.cols("flow")]
-    xc = trace_clean(lp, x)
-    assert np.all(xc <= np.maximum(x, 0) + 1e-9) and np.all(xc >= 0)
 
 
 def test_lp_unchanged_by_codes(solved):

@@ -12,6 +12,15 @@ import pandas as pd
 from model.content_tables import COLUMNS, FLOW_TOL, _dual_marginals, _levels, _optimal, trace_clean
 from model.formulation import families
 from model.formulation.lp import LP
+from model.report.sensitivity import COLUMNS as SENS_COLUMNS
+from model.report.sensitivity import (
+    Ranging,
+    _clean,
+    _source_share,
+    content_sensitivity,
+    cost_cut_to_enter,
+    planning_sensitivity,
+)
 from model.results import _LANE_NOTES, _or_empty, _unit_of
 from model.solve.highs import Solution
 
@@ -227,3 +236,180 @@ def flow_sensitivity_table(lp: LP, sol: Solution, units: pd.Series | None = None
         "reduced_cost": rc, "route_limit": np.where(np.isfinite(limit), limit, np.nan),
         "route_limit_dual": limit_dual + 0.0, "note": note,
     })
+
+
+def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[str, np.ndarray] | None = None,
+                      binding=None, units: pd.Series | None = None) -> pd.DataFrame:
+    """The Sensitivity sheet: one row per limit or input, in one sign convention (module doc).
+
+    `marginals` are the re-solved +1 pp costs of share rows (model/solve/marginals.py; None: from
+    the duals); `binding(family)` is the one definition of a binding row (families.binding)."""
+    from model.formulation.families import FAMILIES
+    from model.formulation.families import binding as family_binding
+
+    lp: LP = plan.lp
+    sol = plan.solution
+    ix = lp.index
+    if binding is None:
+        def binding(family: str) -> np.ndarray:
+            return family_binding(lp, sol, family)
+    unit_of = units if units is not None else pd.Series(dtype=object)
+
+    def qunit(commodities: np.ndarray) -> np.ndarray:
+        return unit_of.reindex(commodities).fillna("unit").to_numpy(dtype=object) if len(commodities) else \
+            np.zeros(0, dtype=object)
+
+    cur = plan.data.settings.currency if plan.data is not None else ""
+    x = sol.x[lp.cols("flow")]
+    y = sol.row_dual
+    f = ix.flows
+    parts = []
+
+    # non-China supply S and per-source supply per (commodity, period)
+    keep = ~f["china_dest"].to_numpy()
+    s_tot = (f.loc[keep, ["period", "commodity"]].assign(q=x[keep])
+             .groupby(["period", "commodity"])["q"].sum())
+
+    def S(frame: pd.DataFrame) -> np.ndarray:
+        idx = pd.MultiIndex.from_frame(frame[["period", "commodity"]])
+        return s_tot.reindex(idx).fillna(0.0).to_numpy()
+
+    def share_cost(family: str, dual: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        if marginals is not None and family in marginals:
+            return _clean(marginals[family])
+        return _clean(0.01 * dual * S(frame))
+
+    def share_note(bind: np.ndarray, cost: np.ndarray, what: str) -> np.ndarray:
+        return np.where(bind & (cost != 0), f"binding: the {what} shapes the plan",
+                        np.where(bind, f"binding, but one more point changes nothing (the {what} is at its "
+                                       "bound; another limit decides)", "not binding"))
+
+    # China caps
+    caps = ix.caps
+    if len(caps):
+        dual = _clean(y[lp.rows("china_cap")])
+        china = plan.tables["ChinaShare"].set_index(["period", "commodity"])["china_share"]
+        level = china.reindex(pd.MultiIndex.from_frame(caps[["period", "commodity"]])).to_numpy()
+        ch = plan.data.settings.china_group if plan.data is not None else "China"
+        bind = binding("china_cap")
+        cost = share_cost("china_cap", dual, caps)
+        parts.append(pd.DataFrame({
+            "measure": FAMILIES["china_cap"].label, "period": caps["period"].to_numpy(),
+            "commodity": caps["commodity"].to_numpy(),
+            "country": ch, "limit_row": caps["row"].to_numpy(), "value": caps["china_cap"].to_numpy(dtype=float),
+            "level": level, "cost_change": cost,
+            "unit": f"{cur} per +1 percentage point of the cap",
+            "note": share_note(bind, cost, "cap"), "quantity_unit": "%", "binding": bind,
+        }))
+
+    # ShareLimits rows
+    for name, col in (("share_min", "min_share"), ("share_max", "max_share")):
+        keys = lp.row_blocks[name].keys
+        if not len(keys):
+            continue
+        dual = _clean(y[lp.rows(name)])
+        level = _source_share(lp, sol, name, keys[col].to_numpy(dtype=float), S(keys))
+        bind = binding(name)
+        cost = share_cost(name, dual, keys)
+        parts.append(pd.DataFrame({
+            "measure": FAMILIES[name].label, "period": keys["period"].to_numpy(),
+            "commodity": keys["commodity"].to_numpy(),
+            "country": keys["source"].to_numpy(), "limit_row": keys["limit_row"].to_numpy(),
+            "value": keys[col].to_numpy(dtype=float), "level": level,
+            "cost_change": cost,
+            "unit": f"{cur} per +1 percentage point of the limit",
+            "note": share_note(bind, cost, "limit"), "quantity_unit": "%", "binding": bind,
+        }))
+
+    # capacity and unit cost per supplier
+    sup = ix.supply
+    used = np.bincount(f["supply_id"].to_numpy(), weights=x, minlength=len(sup))
+    cap_dual = _clean(y[lp.rows("capacity")])
+    cap_bind = binding("capacity")
+    cut = cost_cut_to_enter(lp, sol)
+    su = qunit(sup["commodity"].to_numpy())
+    base = {"period": sup["period"].to_numpy(), "commodity": sup["commodity"].to_numpy(),
+            "country": sup["country"].to_numpy(), "limit_row": sup["row"].to_numpy()}
+    cap_df = pd.DataFrame({"measure": "capacity", **base, "value": sup["capacity"].to_numpy(dtype=float),
+                           "level": used, "cost_change": cap_dual,
+                           "unit": [f"{cur} per +1 {u} of capacity" for u in su],
+                           "note": np.where(cap_dual < 0, "saturated: more capacity here saves money",
+                                            np.where(cap_bind, "used up, but more would not save",
+                                                     np.where(used > 1e-9, "spare capacity", "unused"))),
+                           "quantity_unit": su, "binding": cap_bind})
+    cost_df = pd.DataFrame({"measure": "unit cost", **base, "value": sup["unit_cost"].to_numpy(dtype=float),
+                            "level": used, "cost_change": _clean(used),
+                            "unit": f"{cur} per +1 {cur} of unit cost", "cost_cut_to_enter": cut,
+                            "note": np.where(used > 1e-9, "in the plan",
+                                             "not in the plan: enters if its unit cost falls by more than "
+                                             "cost_cut_to_enter"),
+                            "quantity_unit": [f"{cur}/{u}" for u in su], "binding": False})
+    if ranging is not None:
+        cap_df["allowable_decrease"] = ranging.capacity_decrease
+        cap_df["allowable_increase"] = ranging.capacity_increase
+        cost_df["allowable_decrease"] = ranging.cost_decrease
+        cost_df["allowable_increase"] = ranging.cost_increase
+    parts += [cap_df, cost_df]
+
+    # delivered cost per need (balance duals)
+    needs = ix.needs
+    bal = _clean(y[lp.rows("balance")])
+    nu = qunit(needs["commodity"].to_numpy())
+    parts.append(pd.DataFrame({
+        "measure": FAMILIES["balance"].label, "period": needs["period"].to_numpy(),
+        "commodity": needs["commodity"].to_numpy(), "country": needs["country"].to_numpy(),
+        "limit_row": needs["row"].to_numpy(), "value": needs["quantity"].to_numpy(dtype=float),
+        "level": needs["quantity"].to_numpy(dtype=float), "cost_change": bal,
+        "unit": [f"{cur} per +1 {u} of demand" for u in nu],
+        "note": "marginal cost of supply at this destination (the dual; Prices says where one unit more "
+                "or less costs otherwise)", "quantity_unit": nu, "binding": False,
+    }))
+    parts += content_sensitivity(plan)  # issue 13: ContentRules (model/content_tables.py)
+    parts += planning_sensitivity(plan, binding, qunit, cur)  # issue 12: Stocks and Projects
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    for col in SENS_COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan
+    out["limit_row"] = out["limit_row"].where(out["limit_row"] >= 0)
+    out["binding"] = out["binding"].astype(bool)
+    for col in ("allowable_decrease", "allowable_increase"):
+        out[col] = out[col].replace([np.inf], np.nan) if ranging is not None else out[col]
+    order = {"China cap": 0, "share maximum": 1, "share minimum": 2, "capacity": 3, "unit cost": 4,
+             "delivered cost": 5, FAMILIES["content_rule"].label: 6, FAMILIES["stock_capacity"].label: 7,
+             FAMILIES["stock_release"].label: 8, FAMILIES["project_capacity"].label: 9}
+    out = out.assign(_o=out["measure"].map(order)).sort_values(
+        ["_o", "period", "commodity", "country"], kind="stable").drop(columns="_o")
+    return out[SENS_COLUMNS].reset_index(drop=True)
+
+
+def decisive(self, sheet: str, table: pd.DataFrame) -> pd.DataFrame:
+    """_Context.decisive as it was (self: the plan's _Context; left_out is not recorded).
+    With rows="decisive": the rows that decide the plan (used or binding capacities, every
+    cap and share limit, lanes in use or at their limit, and the marginal supplier of each
+    commodity and period); the rest are counted for the README and Summary."""
+    if self.an.rows == "full" or not len(table):
+        return table
+    if sheet == "Capacity":
+        keep = decisive_suppliers(table)
+    elif sheet == "Sensitivity":
+        cap = self.capacity_full()
+        # a project's supply shares its (period, commodity, country) with the country's own
+        chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]].drop_duplicates()
+        per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
+        hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
+        # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
+        delivered = (table["measure"] == families.FAMILIES["balance"].label).to_numpy()
+        keep = (~per_supplier | hit.notna().to_numpy()) & ~delivered
+    else:  # FlowSensitivity
+        keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
+    return table[keep].reset_index(drop=True)
+
+
+def decisive_suppliers(cap: pd.DataFrame) -> np.ndarray:
+    """Supply rows that decide the plan: used, at capacity, or the marginal (cheapest to enter)
+    unused supplier of each (period, commodity)."""
+    used = (cap["used"] > FLOW_TOL) | cap["binding"].astype(bool)
+    cut = cap["cost_cut_to_enter"].where(~used)
+    best = cut.groupby([cap["period"], cap["commodity"]]).transform("min")
+    marginal = cut.notna() & (cut <= best + 1e-9)
+    return (used | marginal).to_numpy(dtype=bool)
