@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import model
-from model.codes import index_flow_codes, text_column
+from model.codes import index_flow_codes, int_codes, rank_codes, text_column
 from model.content_tables import china_content_table
 from model.data import InputData
 from model.formulation import families
@@ -228,13 +228,20 @@ class _Context:
             keep = decisive_suppliers(table)
         elif sheet == "Sensitivity":
             cap = self.capacity_full()
-            # a project's supply shares its (period, commodity, country) with the country's own
-            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]].drop_duplicates()
-            per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
-            hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
+            # a project's supply shares its (period, commodity, country) with the country's own:
+            # the decisive suppliers' triples, matched on one int64 code per triple
+            chosen = decisive_suppliers(cap)
+            (k, ck), _ = rank_codes(table["commodity"], cap["commodity"])
+            (c, cc), countries = rank_codes(table["country"], cap["country"])
+            (t, ct), _ = int_codes(table["period"], cap["period"])
+            n_c, n_k = len(countries), max(int(k.max(initial=-1)), int(ck.max(initial=-1))) + 1
+            code, cap_code = (t * n_k + k) * n_c + c, (ct * n_k + ck) * n_c + cc
+            hit = np.isin(code, cap_code[chosen]) & (k >= 0) & (c >= 0)
+            measure = table["measure"].to_numpy(dtype=object)
+            per_supplier = (measure == "capacity") | (measure == "unit cost")
             # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
-            delivered = (table["measure"] == families.FAMILIES["balance"].label).to_numpy()
-            keep = (~per_supplier | hit.notna().to_numpy()) & ~delivered
+            delivered = measure == families.FAMILIES["balance"].label
+            keep = (~per_supplier | hit) & ~delivered
         else:  # FlowSensitivity
             keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
         self.left_out[sheet] = (int(keep.sum()), len(table))
@@ -243,12 +250,17 @@ class _Context:
 
 def decisive_suppliers(cap: pd.DataFrame) -> np.ndarray:
     """Supply rows that decide the plan: used, at capacity, or the marginal (cheapest to enter)
-    unused supplier of each (period, commodity)."""
-    used = (cap["used"] > FLOW_TOL) | cap["binding"].astype(bool)
-    cut = cap["cost_cut_to_enter"].where(~used)
-    best = cut.groupby([cap["period"], cap["commodity"]]).transform("min")
-    marginal = cut.notna() & (cut <= best + 1e-9)
-    return (used | marginal).to_numpy(dtype=bool)
+    unused supplier of each (period, commodity). The least cut per (period, commodity) by
+    np.fmin.at on codes (NaN skipped, as a grouped min), not a groupby transform."""
+    used = (cap["used"].to_numpy(dtype=float) > FLOW_TOL) | cap["binding"].to_numpy().astype(bool)
+    cut = np.where(used, np.nan, cap["cost_cut_to_enter"].to_numpy(dtype=float))
+    (k,), commodities = rank_codes(cap["commodity"])
+    (t,), periods = int_codes(cap["period"])
+    cell = np.where(k >= 0, t * max(len(commodities), 1) + k, 0)
+    best = np.full(max(len(periods), 1) * max(len(commodities), 1), np.inf)
+    np.fmin.at(best, cell, cut)
+    marginal = ~np.isnan(cut) & (k >= 0) & (cut <= best[cell] + 1e-9)
+    return used | marginal
 
 
 def commodity_units(data: InputData | None) -> pd.Series:
