@@ -45,7 +45,7 @@ def int_codes(*arrays) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def text_column(vocab: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """vocab[codes] as the column pandas would infer from that object array, built by taking
+    """vocab[codes] (codes >= 0) as the column pandas would infer from that object array, built by taking
     from the few distinct values (pandas' `str` dtype) when every value is a string; otherwise
     (blanks, an empty column) the object array itself, for pandas to infer as before."""
     vocab = np.asarray(vocab, dtype=object)

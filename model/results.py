@@ -231,10 +231,10 @@ class _Context:
             # a project's supply shares its (period, commodity, country) with the country's own:
             # the decisive suppliers' triples, matched on one int64 code per triple
             chosen = decisive_suppliers(cap)
-            (k, ck), _ = rank_codes(table["commodity"], cap["commodity"])
+            (k, ck), commodities = rank_codes(table["commodity"], cap["commodity"])
             (c, cc), countries = rank_codes(table["country"], cap["country"])
             (t, ct), _ = int_codes(table["period"], cap["period"])
-            n_c, n_k = len(countries), max(int(k.max(initial=-1)), int(ck.max(initial=-1))) + 1
+            n_c, n_k = len(countries), len(commodities)
             code, cap_code = (t * n_k + k) * n_c + c, (ct * n_k + ck) * n_c + cc
             hit = np.isin(code, cap_code[chosen]) & (k >= 0) & (c >= 0)
             measure = table["measure"].to_numpy(dtype=object)
