@@ -438,33 +438,31 @@ def _assemble(parts: list[dict], order: dict[str, int], ranged: bool) -> pd.Data
         return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
 
     text = {c: column(c, np.nan, object) for c in TEXT}
+    # each text column factorised once (sorted: codes order as the strings), for the order and the column
+    coded = {c: pd.factorize(text[c], sort=True) for c in TEXT}
     period = column("period", np.nan)
     # measure order, period, commodity, country; blanks (and a measure not listed) last, as sort_values
-    codes = {c: pd.factorize(text[c], sort=True)[0] for c in ("measure", "commodity", "country")}
-    measure_rank = np.array([order.get(m, len(order)) for m in text["measure"]], dtype=np.int64) \
-        if len(order) else codes["measure"]
-    last = {c: np.where(v < 0, np.iinfo(np.int64).max, v) for c, v in codes.items()}
+    m_code, m_distinct = coded["measure"]
+    measure_rank = np.append(np.array([order.get(m, len(order)) for m in m_distinct], dtype=np.int64),
+                             len(order))[m_code]  # a blank measure (-1) takes the last rank
+    last = {c: np.where(coded[c][0] < 0, np.iinfo(np.int64).max, coded[c][0]) for c in ("commodity", "country")}
     rows = np.lexsort((last["country"], last["commodity"], period, measure_rank))
-    out = {"measure": text["measure"], "period": period, "commodity": text["commodity"], "country": text["country"]}
+    out = {"period": period}
     limit_row = column("limit_row", np.nan, float)
     out["limit_row"] = np.where(limit_row >= 0, limit_row, np.nan)
     for c in ("value", "level", "cost_change", "cost_cut_to_enter", "allowable_decrease", "allowable_increase"):
         out[c] = column(c, np.nan, float)
         if ranged and c.startswith("allowable"):
             out[c] = np.where(out[c] == np.inf, np.nan, out[c])
-    out |= {c: text[c] for c in ("unit", "note", "quantity_unit")}
     out["binding"] = column("binding", True, bool)
-    frame = {}
-    for c in COLUMNS:
-        v = out[c][rows]
-        frame[c] = _text(v) if c in TEXT else v
-    return pd.DataFrame(frame)
+    return pd.DataFrame({c: _text(text[c][rows], coded[c][0][rows], coded[c][1]) if c in TEXT else out[c][rows]
+                         for c in COLUMNS})
 
 
-def _text(values: np.ndarray):
-    """A text column as pandas infers it from `values`, taken from its distinct values when they
-    are all strings (blanks read NaN) rather than converting each row."""
-    code, distinct = pd.factorize(values)
+def _text(values: np.ndarray, code: np.ndarray, distinct) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """A text column as pandas infers it from `values`, taken from its distinct values (`code`
+    into `distinct`, -1 blank) when they are all strings (blanks read NaN) rather than converting
+    each row; else `values` for pandas to infer."""
     distinct = np.asarray(distinct, dtype=object)
     if len(values) and len(distinct) and all(isinstance(v, str) for v in distinct):
         return pd.array(distinct, dtype="str").take(code, allow_fill=True)
