@@ -25,13 +25,15 @@ is re-solved with max_china_content one point higher.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from model.codes import FlowCodes, index_flow_codes, int_codes, rank_codes
 from model.formulation import families
-from model.formulation.content import clean_flows, clean_input_pattern, rule_pattern
+from model.formulation.content import clean_input_pattern, rule_pattern
 from model.formulation.lp import LP
 from model.schema import OUTPUTS
 from model.solve.parts import Arrays, solve_arrays
@@ -51,21 +53,22 @@ def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.nd
     ix = lp.index
     flows, recipes, rules = ix.keys["flows"], ix.keys["recipes"], ix.keys["rules"]
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    fc = ix.structural("content.trace_fc", lambda: clean_flows(flows, set(flows["commodity"])))
+    # every commodity is reached: Fc is every flow from outside the China group
+    fc = ix.structural("content.trace_fc", lambda: np.flatnonzero(~ix.key("flows", "china_origin")))
     out = np.zeros(len(flows))
     if not len(fc):
         return out
 
     (_, rows, cols, recipe), (keys, spos, srows, scols, svals) = ix.structural(
-        "content.trace_inputs", lambda: clean_input_pattern(flows, recipes, fc, ix.keys["stocks"], ix.china))
+        "content.trace_inputs", lambda: clean_input_pattern(flows, recipes, fc, ix.keys["stocks"], ix.china,
+                                                            index_flow_codes(ix)))
     n_in, nc, ns = len(keys), len(fc), len(spos)
     vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
     A_in = sp.csr_matrix((np.concatenate([vals, svals]), (np.concatenate([rows, srows]),
                                                           np.concatenate([cols, nc + scols]))), shape=(n_in, nc + ns))
     level = np.zeros(ns) if stock is None else np.maximum(np.asarray(stock, dtype=float)[spos], 0.0)
     # weights: 1 / non-China supply of the flow's (commodity, period)
-    key = ix.structural("content.trace_group", lambda: _group_codes(flows["commodity"].to_numpy(),
-                                                                    flows["period"].to_numpy()))
+    key = ix.structural("content.trace_group", lambda: _group_codes(index_flow_codes(ix)))
     outside = ~flows["china_dest"].to_numpy(dtype=bool)
     supply = np.bincount(key[outside], weights=x[outside], minlength=int(key.max()) + 1)
     w = np.concatenate([np.where(outside[fc], 1.0 / np.maximum(supply[key[fc]], FLOW_TOL), 0.0), np.zeros(ns)])
@@ -73,7 +76,8 @@ def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.nd
     # the rules: -sum xc <= -(1 - m) sum x  (a hair of slack for the solver's own tolerance)
     A_rule, b_rule = None, None
     if len(rules):
-        entry, flow, pos = ix.structural("content.trace_rules", lambda: rule_pattern(flows, rules, fc))
+        entry, flow, pos = ix.structural("content.trace_rules", lambda: rule_pattern(flows, rules, fc,
+                                                                                     index_flow_codes(ix)))
         need = np.bincount(entry, weights=x[flow], minlength=len(rules))
         need = (1.0 - ix.numbers.max_china_content) * need
         clean = pos >= 0
@@ -85,49 +89,113 @@ def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.nd
         A = sp.vstack([A_in, A_rule]).tocsr() if with_rules else A_in
         b = np.concatenate([np.zeros(n_in), b_rule + hair * slack]) if with_rules else np.zeros(n_in)
         # solved part by part (the tracing LP falls apart like the plan's: by period and chain)
-        xc = solve_arrays(Arrays(-w, sp.csr_matrix(A), np.full(A.shape[0], -np.inf), b, bounds[:, 0], bounds[:, 1]))
+        xc = _solve_open(Arrays(-w, sp.csr_matrix(A), np.full(A.shape[0], -np.inf), b, bounds[:, 0], bounds[:, 1]))
         if xc is not None:
             out[fc] = np.clip(xc[:nc], 0.0, x[fc])
             return out
     return np.full(len(flows), np.nan)
 
 
-def _group_codes(commodity: np.ndarray, period: np.ndarray) -> np.ndarray:
-    """A code per (commodity, period) pair, 0..n-1: each key factorised alone and combined (a
-    MultiIndex factorize of a million flows builds tuples: ten times slower)."""
-    k, _ = pd.factorize(commodity)
-    t, periods = pd.factorize(period)
-    return np.unique(k.astype(np.int64) * max(len(periods), 1) + t, return_inverse=True)[1]
+def _solve_open(lp: Arrays) -> np.ndarray | None:
+    """solve_arrays on the columns that can be non-zero: a column whose bounds are [0, 0] (a flow
+    or stock the plan does not use: 96% of the medium workbook's 73k) is 0 in every feasible point,
+    so dropping it leaves the same feasible set and objective, and the solver is spared the
+    columns' models (0.16 -> 0.01 s on medium; the same optimum, bit for bit, on every workbook
+    tests/test_tables_codes.py checks)."""
+    fixed = (lp.lower == 0) & (lp.upper == 0)
+    if not fixed.any() or fixed.all():  # nothing to drop, or nothing left to solve: as it is
+        return solve_arrays(lp)
+    keep = np.flatnonzero(~fixed)
+    xs = solve_arrays(Arrays(lp.c[keep], sp.csr_matrix(lp.A)[:, keep], lp.row_lower, lp.row_upper, lp.lower[keep],
+                             lp.upper[keep]))
+    if xs is None:
+        return None
+    out = np.zeros(len(lp.c))
+    out[keep] = xs
+    return out
+
+
+def _group_codes(codes: FlowCodes) -> np.ndarray:
+    """A code per flow's (commodity, period) pair, 0..n-1: the flows' rank codes combined."""
+    k = codes.commodity * max(len(codes.periods), 1) + codes.period
+    return np.unique(k, return_inverse=True)[1]
 
 
 # ------------------------------------------------------------------------------- the sheet
 
 
-def _targets(lp: LP, periods: list[int], codes: np.ndarray, china: set[str]) -> pd.DataFrame:
-    """The sheet's rows before figures: every (period, commodity) for all destinations outside the
-    China group, plus one row per rule entry that names a destination; with the rule entry (-1: none)."""
+@dataclass(frozen=True)
+class _Targets:
+    """The sheet's rows before figures, as arrays: every (period, commodity) for all destinations
+    outside the China group, plus one row per rule entry that names a destination, sorted by
+    (period, commodity, destination; none first). `entry`: the rule entry of the row (-1: none).
+    Each flow's row among the all-destination ones (`grid_row`, -1: into the China group) and the
+    (row, flow) pairs of the named rows (`named_row`, `named_flow`, by row then flow)."""
+
+    period: np.ndarray
+    commodity: np.ndarray  # object
+    destination: np.ndarray  # object, None for all destinations outside the China group
+    entry: np.ndarray
+    grid_row: np.ndarray
+    named_row: np.ndarray
+    named_flow: np.ndarray
+
+
+def _targets(lp: LP, periods: list[int], codes: np.ndarray, china: set[str]) -> _Targets:
+    """The sheet's rows and which flows each one sums (_Targets), on rank codes: no DataFrame is
+    built, joined or sorted on strings (the rows are the (period, commodity) grid plus the few
+    rule entries that name a destination)."""
     ix = lp.index
-    grid = pd.DataFrame({"period": np.repeat(np.asarray(periods, dtype=np.int64), len(codes)),
-                         "commodity": np.tile(codes, len(periods))})
-    grid["destination"] = None
-    everyone = frozenset(c for c in set(ix.keys["flows"]["destination"]) if c not in china)
-    grid["members"] = [everyone] * len(grid)
-    grid["entry"] = -1
+    fcodes = index_flow_codes(ix)
     rules = ix.keys["rules"]
-    if len(rules):
-        blank = rules["destination"].isna().to_numpy()
-        at = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid[["period", "commodity"]]))
-        where = at.reindex(pd.MultiIndex.from_arrays([rules["period"].to_numpy()[blank],
-                                                      rules["commodity"].to_numpy()[blank]])).to_numpy()
-        ok = ~np.isnan(where)
-        grid.loc[where[ok].astype(np.int64), "entry"] = np.flatnonzero(blank)[ok]
-        named = rules[~blank][["period", "commodity", "destination", "members"]].assign(
-            entry=np.flatnonzero(~blank))
-        grid = pd.concat([grid, named], ignore_index=True)
-    grid = grid.astype({"period": "int64"})
-    order = np.lexsort((grid["destination"].fillna("").to_numpy(dtype=str), grid["commodity"].to_numpy(dtype=str),
-                        grid["period"].to_numpy()))
-    return grid.iloc[order].reset_index(drop=True)
+    periods_ = np.asarray(periods, dtype=np.int64)
+    n_grid = len(periods_) * len(codes)
+    g_period = np.repeat(periods_, len(codes))
+    g_commodity = np.tile(np.asarray(codes, dtype=object), len(periods_))
+    entry = np.full(n_grid, -1, dtype=np.int64)
+    blank = rules["destination"].isna().to_numpy() if len(rules) else np.zeros(0, dtype=bool)
+    named = np.flatnonzero(~blank)
+    r_commodity = rules["commodity"].to_numpy(dtype=object)
+    r_period = rules["period"].to_numpy().astype(np.int64) if len(rules) else np.zeros(0, dtype=np.int64)
+    # (period, commodity) codes shared by the grid, the flows and the rules
+    (gk, fk, rk), _ = rank_codes(g_commodity, fcodes.commodity_pair(), r_commodity)
+    (gt, ft, rt), pvals = int_codes(g_period, fcodes.period_pair(), r_period)
+    nt = len(pvals)
+    g_code, f_code, r_code = gk * nt + gt, fk * nt + ft, rk * nt + rt
+    by_code = np.argsort(g_code, kind="stable")
+    # the first grid row of each code (a commodity listed twice has one row per listing; the
+    # first takes the rule entry, as a lookup of the old MultiIndex did)
+    def grid_of(code: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(g_code[by_code], code), max(n_grid - 1, 0))
+        return np.where((n_grid > 0) & (g_code[by_code][at] == code), by_code[at], -1) if n_grid else \
+            np.full(len(code), -1, dtype=np.int64)
+    if blank.any():
+        where = grid_of(r_code[blank])
+        ok = where >= 0
+        entry[where[ok]] = np.flatnonzero(blank)[ok]
+    period = np.concatenate([g_period, r_period[named]])
+    commodity = np.concatenate([g_commodity, r_commodity[named]])
+    destination = np.concatenate([np.full(n_grid, None, dtype=object),
+                                  rules["destination"].to_numpy(dtype=object)[named]])
+    entry = np.concatenate([entry, named])
+    # sorted by period, commodity, destination ("" for none), stable: as np.lexsort on the strings
+    (ck,), _ = rank_codes(commodity.astype(str))
+    (dk,), _ = rank_codes(np.where(destination == None, "", destination).astype(str))  # noqa: E711
+    order = np.lexsort((dk, ck, period))
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order))
+    # each flow outside the China group into its (period, commodity) grid row, in sheet order
+    outside = ~np.isin(fcodes.destination, np.flatnonzero(np.isin(fcodes.countries, list(china))))
+    f_grid = grid_of(f_code) if len(f_code) else np.zeros(0, dtype=np.int64)
+    grid_row = np.where(outside & (f_grid >= 0), inverse[np.maximum(f_grid, 0)], -1)
+    named_row, named_flow = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if len(named):
+        e, named_flow, _ = rule_pattern(ix.keys["flows"], rules.iloc[named], np.zeros(0, dtype=np.int64), fcodes)
+        named_row = inverse[n_grid + e]
+        by = np.lexsort((named_flow, named_row))
+        named_row, named_flow = named_row[by], named_flow[by]
+    return _Targets(period[order], commodity[order], destination[order], entry[order], grid_row.astype(np.int64),
+                    named_row, named_flow)
 
 
 def china_content_table(plan) -> pd.DataFrame:
@@ -138,18 +206,22 @@ def china_content_table(plan) -> pd.DataFrame:
     x = plan.solution.x[lp.cols("flow")]
     codes = plan.data["Commodities"]["code"].to_numpy(dtype=object) if plan.data is not None else ix.commodities
     t = _targets(lp, ix.periods, codes, ix.china)
-    f = ix.keys["flows"]
-    entry, flow, _ = rule_pattern(f, t[["commodity", "period", "members"]], np.zeros(0, dtype=np.int64))
     xc = trace_clean(lp, x, _levels(lp, plan.solution.x))
-    n = len(t)
-    qty = np.bincount(entry, weights=x[flow], minlength=n)
-    china = np.bincount(entry, weights=(x * ix.key("flows", "china_origin"))[flow], minlength=n)
-    clean = np.bincount(entry, weights=xc[flow], minlength=n)
+    n = len(t.period)
+    china_x = x * ix.key("flows", "china_origin")
+    on = t.grid_row >= 0
+    g, nr, nf = t.grid_row[on], t.named_row, t.named_flow
+
+    def total(w: np.ndarray) -> np.ndarray:
+        # a row sums either grid flows or named flows, each in flow order: as the pandas pairs did
+        return np.bincount(g, weights=w[on], minlength=n) + np.bincount(nr, weights=w[nf], minlength=n)
+
+    qty, china, clean = total(x), total(china_x), total(xc)
     has = qty > FLOW_TOL
     safe = np.where(has, qty, 1.0)
     direct = np.where(has, np.clip(china / safe, 0.0, 1.0), np.nan)
     any_stage = np.where(has, np.clip(1.0 - clean / safe, 0.0, 1.0), np.nan)
-    rule = t["entry"].to_numpy()
+    rule = t.entry
     ruled = rule >= 0
     limit = np.full(n, np.nan)
     limit[ruled] = ix.numbers.max_china_content[rule[ruled]]
@@ -168,8 +240,8 @@ def china_content_table(plan) -> pd.DataFrame:
     if ruled.any():
         rule_row[ruled] = ix.keys["rules"]["rule_row"].to_numpy()[rule[ruled]]
     out = pd.DataFrame({
-        "period": t["period"].to_numpy(), "commodity": t["commodity"].to_numpy(),
-        "destination": t["destination"].to_numpy(), "quantity": qty, "direct_share": direct,
+        "period": t.period, "commodity": t.commodity,
+        "destination": t.destination, "quantity": qty, "direct_share": direct,
         "any_stage_share": any_stage, "max_china_content": limit, "binding": binding,
         "marginal_cost": marginal, "rule_row": pd.array(rule_row, dtype="Int64") if ruled.any()
         else pd.array([pd.NA] * n, dtype="Int64"),

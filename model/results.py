@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import model
+from model.codes import index_flow_codes, int_codes, rank_codes, text_column
 from model.content_tables import china_content_table
 from model.data import InputData
 from model.formulation import families
@@ -227,13 +228,20 @@ class _Context:
             keep = decisive_suppliers(table)
         elif sheet == "Sensitivity":
             cap = self.capacity_full()
-            # a project's supply shares its (period, commodity, country) with the country's own
-            chosen = cap.loc[decisive_suppliers(cap), ["period", "commodity", "country"]].drop_duplicates()
-            per_supplier = table["measure"].isin(["capacity", "unit cost"]).to_numpy()
-            hit = table[["period", "commodity", "country"]].merge(chosen.assign(_k=True), how="left")["_k"]
+            # a project's supply shares its (period, commodity, country) with the country's own:
+            # the decisive suppliers' triples, matched on one int64 code per triple
+            chosen = decisive_suppliers(cap)
+            (k, ck), commodities = rank_codes(table["commodity"], cap["commodity"])
+            (c, cc), countries = rank_codes(table["country"], cap["country"])
+            (t, ct), _ = int_codes(table["period"], cap["period"])
+            n_c, n_k = len(countries), len(commodities)
+            code, cap_code = (t * n_k + k) * n_c + c, (ct * n_k + ck) * n_c + cc
+            hit = np.isin(code, cap_code[chosen]) & (k >= 0) & (c >= 0)
+            measure = table["measure"].to_numpy(dtype=object)
+            per_supplier = (measure == "capacity") | (measure == "unit cost")
             # delivered costs are the Prices sheet's (there checked against re-solves): not repeated
-            delivered = (table["measure"] == families.FAMILIES["balance"].label).to_numpy()
-            keep = (~per_supplier | hit.notna().to_numpy()) & ~delivered
+            delivered = measure == families.FAMILIES["balance"].label
+            keep = (~per_supplier | hit) & ~delivered
         else:  # FlowSensitivity
             keep = ((table["quantity"] > FLOW_TOL) | (table["route_limit_dual"] != 0)).to_numpy()
         self.left_out[sheet] = (int(keep.sum()), len(table))
@@ -242,12 +250,17 @@ class _Context:
 
 def decisive_suppliers(cap: pd.DataFrame) -> np.ndarray:
     """Supply rows that decide the plan: used, at capacity, or the marginal (cheapest to enter)
-    unused supplier of each (period, commodity)."""
-    used = (cap["used"] > FLOW_TOL) | cap["binding"].astype(bool)
-    cut = cap["cost_cut_to_enter"].where(~used)
-    best = cut.groupby([cap["period"], cap["commodity"]]).transform("min")
-    marginal = cut.notna() & (cut <= best + 1e-9)
-    return (used | marginal).to_numpy(dtype=bool)
+    unused supplier of each (period, commodity). The least cut per (period, commodity) by
+    np.fmin.at on codes (NaN skipped, as a grouped min), not a groupby transform."""
+    used = (cap["used"].to_numpy(dtype=float) > FLOW_TOL) | cap["binding"].to_numpy().astype(bool)
+    cut = np.where(used, np.nan, cap["cost_cut_to_enter"].to_numpy(dtype=float))
+    (k,), commodities = rank_codes(cap["commodity"])
+    (t,), periods = int_codes(cap["period"])
+    cell = np.where(k >= 0, t * max(len(commodities), 1) + k, 0)
+    best = np.full(max(len(periods), 1) * max(len(commodities), 1), np.inf)
+    np.fmin.at(best, cell, cut)
+    marginal = ~np.isnan(cut) & (k >= 0) & (cut <= best[cell] + 1e-9)
+    return used | marginal
 
 
 def commodity_units(data: InputData | None) -> pd.Series:
@@ -280,10 +293,9 @@ def flows_table(lp: LP, x: np.ndarray, units: pd.Series | None = None) -> pd.Dat
     on = x[keys["order"]] > FLOW_TOL
     sel = keys["order"][on]
     unit, route = ix.numbers.flow_unit_cost(ix)[sel], ix.numbers.route_cost[sel]
-    out = {name: keys[name][on] for name in ("period", "commodity", "origin", "destination")}
     quantity = x[sel]
-    return pd.DataFrame({**out, "quantity": quantity,
-                         "unit": _unit_of(_or_empty(units), out["commodity"]), "unit_cost": unit,
+    return pd.DataFrame({**_key_columns(ix, sel, keys["period"][on]), "quantity": quantity,
+                         "unit": _units_by_code(ix, units, sel), "unit_cost": unit,
                          "route_cost": route, "cost": quantity * (unit + route)})
 
 
@@ -292,11 +304,29 @@ def _or_empty(units: pd.Series | None) -> pd.Series:
 
 
 def _flow_keys(ix) -> dict[str, np.ndarray]:
-    """The flows in the Flows sheet's order (period, commodity, origin, destination), as arrays."""
-    f = ix.keys["flows"]
-    cols = ["period", "commodity", "origin", "destination"]
-    order = np.lexsort([f[c].to_numpy() for c in reversed(cols)])
-    return {"order": order, **{c: f[c].to_numpy()[order] for c in cols}}
+    """The flows in the Flows sheet's order (period, commodity, origin, destination): positions and
+    periods. Sorted on rank codes (model/codes.py), the strings' own order, ties kept in flow order."""
+    f = index_flow_codes(ix)
+    order = np.lexsort((f.destination, f.origin, f.commodity, f.period))
+    return {"order": order, "period": ix.key("flows", "period")[order]}
+
+
+def _key_columns(ix, sel: np.ndarray, period: np.ndarray) -> dict:
+    """period, commodity, origin, destination of the flows `sel`, the text columns taken from their
+    few distinct values (what pandas infers from the strings, without converting each one)."""
+    f = index_flow_codes(ix)
+    return {"period": period, "commodity": text_column(f.commodities, f.commodity[sel]),
+            "origin": text_column(f.countries, f.origin[sel]),
+            "destination": text_column(f.countries, f.destination[sel])}
+
+
+def _units_by_code(ix, units: pd.Series | None, sel: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """_unit_of the flows `sel`'s commodities, looked up once per commodity."""
+    f = index_flow_codes(ix)
+    per_commodity = _unit_of(_or_empty(units), f.commodities)
+    code, texts = pd.factorize(per_commodity)
+    return text_column(np.asarray(texts, dtype=object), code[f.commodity[sel]]) if len(sel) else \
+        _unit_of(_or_empty(units), np.zeros(0, dtype=object))
 
 
 def _grid_pattern(data: InputData, lp: LP) -> dict[str, np.ndarray | pd.DataFrame]:
@@ -462,13 +492,13 @@ def flow_sensitivity_table(lp: LP, sol: Solution, units: pd.Series | None = None
     limit = np.asarray(lp.upper[cols], dtype=float)[order]
     at_limit = np.isfinite(limit) & (x >= limit - 1e-9) & (limit > 0)
     limit_dual = np.where(at_limit & (rc < 0), rc, 0.0)
-    # the notes by code, then one object array of five shared strings: np.where on text would
-    # build a fixed-width string array per branch (280 MB each at a million lanes)
-    note = _LANE_NOTES[np.select([limit == 0, at_limit & (rc < 0), x > FLOW_TOL, rc == 0], [0, 1, 2, 3], 4)]
+    # the notes by code, taken from the five strings (np.where on text would build a fixed-width
+    # string array per branch: 280 MB each at a million lanes)
+    note = text_column(_LANE_NOTES, np.select([limit == 0, at_limit & (rc < 0), x > FLOW_TOL, rc == 0],
+                                              [0, 1, 2, 3], 4))
     return pd.DataFrame({
-        "period": keys["period"], "commodity": keys["commodity"], "origin": keys["origin"],
-        "destination": keys["destination"], "quantity": np.where(x > FLOW_TOL, x, 0.0),
-        "unit": _unit_of(_or_empty(units), keys["commodity"]), "cost_per_unit": lp.c[cols][order],
+        **_key_columns(ix, order, keys["period"]), "quantity": np.where(x > FLOW_TOL, x, 0.0),
+        "unit": _units_by_code(ix, units, order), "cost_per_unit": lp.c[cols][order],
         "reduced_cost": rc, "route_limit": np.where(np.isfinite(limit), limit, np.nan),
         "route_limit_dual": limit_dual + 0.0, "note": note,
     })

@@ -38,6 +38,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.codes import (
+    FlowCodes,
+    flow_codes,
+    index_flow_codes,
+    int_codes,
+    lookup,
+    rank_codes,
+    unique_codes,
+)
 from model.formulation.blocks import RowBlock, VarBlock
 from model.formulation.sets import Index
 
@@ -72,18 +81,23 @@ def stock_pattern(keys: pd.DataFrame, stocks: pd.DataFrame, china: set
     z = np.zeros(0, dtype=np.int64)
     if not len(keys) or not len(stocks):
         return keys, z, z, z, np.zeros(0)
-    made = pd.MultiIndex.from_frame(keys[["country", "commodity"]])
-    on = (pd.MultiIndex.from_frame(stocks[["country", "commodity"]]).isin(made)
-          & ~stocks["country"].isin(china).to_numpy())
+    # (country, commodity, period) of the rows and the stocks as one int64 code each
+    (kc, sc), countries = rank_codes(keys["country"], stocks["country"])
+    (kk, sk), commodities = rank_codes(keys["commodity"], stocks["commodity"])
+    (kt, st), periods = int_codes(keys["period"], stocks["period"])
+    nk, nt = len(commodities) + 1, len(periods) + 1
+    key_pair, stock_pair = kc * nk + kk, sc * nk + sk
+    on = np.isin(stock_pair, key_pair) & ~stocks["country"].isin(china).to_numpy()
     pos = np.flatnonzero(on)
     if not len(pos):
         return keys, z, z, z, np.zeros(0)
+    key_code, sub_code = key_pair * nt + kt, (stock_pair * nt + st)[pos]
+    fresh = ~np.isin(sub_code, key_code)
     sub = stocks.iloc[pos][["country", "commodity", "period"]].reset_index(drop=True)
-    have = pd.MultiIndex.from_frame(keys[["country", "commodity", "period"]])
-    new = sub[~pd.MultiIndex.from_frame(sub).isin(have)]
-    keys = pd.concat([keys, new], ignore_index=True).astype({"period": "int64"})
-    row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys[["country", "commodity", "period"]]))
-    r = row_of.reindex(pd.MultiIndex.from_frame(sub)).to_numpy().astype(np.int64)
+    keys = pd.concat([keys, sub[fresh]], ignore_index=True).astype({"period": "int64"})
+    all_code = np.concatenate([key_code, sub_code[fresh]])
+    order = np.argsort(all_code, kind="stable")
+    r = order[np.searchsorted(all_code[order], sub_code)].astype(np.int64)
     local = np.full(len(stocks), -1, dtype=np.int64)
     local[pos] = np.arange(len(pos))
     prev = stocks["prev"].to_numpy()[pos]
@@ -104,7 +118,7 @@ def _inputs(ix: Index) -> tuple:
     """clean_input of the LP: (keys, rows, cols, recipe) of the flows, then the clean stocks'
     (keys with their periods, STc positions, rows, STc columns, coefficients). Memoised structure."""
     return ix.structural("content.clean_input", lambda: clean_input_pattern(
-        ix.keys["flows"], ix.keys["recipes"], _fc(ix), ix.keys["stocks"], ix.china))
+        ix.keys["flows"], ix.keys["recipes"], _fc(ix), ix.keys["stocks"], ix.china, index_flow_codes(ix)))
 
 
 # ------------------------------------------------------------------------------- variables
@@ -171,8 +185,8 @@ def clean_stock_bound(ix: Index, at: dict[str, int]) -> RowBlock:
 def content_rule(ix: Index, at: dict[str, int]) -> RowBlock:
     """content_rule[r,t]:   sum_{d in D_r} xc[o,d,k,t] - (1 - max_china_content[r]) * sum_{d in D_r} x[o,d,k,t] >= 0"""
     fc = _fc(ix)
-    entry, flow, clean_pos = ix.structural("content.rule", lambda: rule_pattern(ix.keys["flows"],
-                                                                               ix.keys["rules"], fc))
+    entry, flow, clean_pos = ix.structural("content.rule", lambda: rule_pattern(
+        ix.keys["flows"], ix.keys["rules"], fc, index_flow_codes(ix)))
     n = ix.size("rules")
     if not n:
         return RowBlock.empty("content_rule", lambda: ix.rules)
@@ -193,63 +207,102 @@ CONSTRAINTS = (clean_bound, clean_input, content_rule, clean_stock_bound)
 
 
 def clean_input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarray, stocks: pd.DataFrame,
-                        china: set) -> tuple[tuple, tuple]:
+                        china: set, codes: FlowCodes | None = None) -> tuple[tuple, tuple]:
     """clean_input rows with the clean stocks: input_pattern's (keys, rows, cols, recipe), with a row
     for every period of each clean stock, and stock_pattern's (keys, STc, rows, cols, coefficients)."""
-    flows_part = input_pattern(flows, recipes, fc)
+    codes = codes if codes is not None else flow_codes(flows)
+    flows_part = input_pattern(flows, recipes, fc, codes=codes)
     stock_part = stock_pattern(flows_part[0], stocks, china)
     pos = stock_part[1]
     if not len(pos):
         return flows_part, stock_part
     # a row in every period of each clean stock, production or not
-    flows_part = input_pattern(flows, recipes, fc, stocks.iloc[pos][["country", "commodity", "period"]])
+    flows_part = input_pattern(flows, recipes, fc, stocks.iloc[pos][["country", "commodity", "period"]], codes)
     return flows_part, stock_pattern(flows_part[0], stocks, china)
 
 
-def input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarray, extra: pd.DataFrame | None = None
-                  ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+def input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarray, extra: pd.DataFrame | None = None,
+                  codes: FlowCodes | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """clean_input rows (country, commodity = input k', period) and their entries: (row, position in
     Fc, Recipes position or -1 for a clean inflow). Production entries first, then inflows. `extra`
-    rows (country, commodity, period) are added to the production rows (clean stocks' periods)."""
+    rows (country, commodity, period) are added to the production rows (clean stocks' periods).
+
+    On rank codes (model/codes.py): a row is one int64 (commodity, period, country) code, so the
+    rows sorted by commodity, period, country are the sorted distinct codes. `codes`: the flows'
+    (index_flow_codes), else computed here."""
     empty = pd.DataFrame({"country": [], "commodity": [], "period": pd.Series([], dtype="int64")})
     z = np.zeros(0, dtype=np.int64)
     if not len(fc) or not len(recipes):
         return empty, z, z, z
-    sub = flows.iloc[fc][["origin", "destination", "commodity", "period"]].reset_index(drop=True)
-    sub["pos"] = np.arange(len(fc))
-    rec = recipes[["output", "input"]].assign(recipe=np.arange(len(recipes)))
-    made = sub.merge(rec, left_on="commodity", right_on="output")  # clean output of k draws each input k'
-    if made.empty:
+    ex = extra if extra is not None else pd.DataFrame({"country": [], "commodity": [], "period": []})
+    fk = codes if codes is not None else flow_codes(flows)
+    (o, d, ec), countries = rank_codes(fk.country_pair("origin", fc), fk.country_pair("destination", fc),
+                                       ex["country"])
+    (k, r_out, r_in, ek), commodities = rank_codes(fk.commodity_pair(fc), recipes["output"], recipes["input"],
+                                                   ex["commodity"])
+    (t, et), periods = int_codes(fk.period_pair(fc), ex["period"])
+    # clean output of k draws each input k': every (flow, recipe of its output), flows in order,
+    # a flow's recipes in Recipes order (an inner merge of the flows on the recipes)
+    by_out = np.argsort(r_out, kind="stable")
+    first = np.searchsorted(r_out[by_out], k, side="left")
+    count = np.searchsorted(r_out[by_out], k, side="right") - first
+    total = int(count.sum())
+    if not total:
         return empty, z, z, z
-    keys = made[["origin", "input", "period"]].rename(columns={"origin": "country", "input": "commodity"})
-    if extra is not None:
-        keys = pd.concat([keys, extra[["country", "commodity", "period"]]], ignore_index=True)
-    keys = keys.drop_duplicates().astype({"period": "int64"}).sort_values(
-        ["commodity", "period", "country"], kind="stable").reset_index(drop=True)
-    row_of = pd.Series(np.arange(len(keys)), index=pd.MultiIndex.from_frame(keys))
-    prod_rows = row_of.reindex(pd.MultiIndex.from_arrays(
-        [made["origin"], made["input"], made["period"]])).to_numpy().astype(np.int64)
-    inflow_rows = row_of.reindex(pd.MultiIndex.from_arrays(
-        [sub["destination"], sub["commodity"], sub["period"]])).to_numpy()
-    into = ~np.isnan(inflow_rows)
-    rows = np.concatenate([prod_rows, inflow_rows[into].astype(np.int64)])
-    cols = np.concatenate([made["pos"].to_numpy(), sub["pos"].to_numpy()[into]]).astype(np.int64)
-    recipe = np.concatenate([made["recipe"].to_numpy(), np.full(int(into.sum()), -1)]).astype(np.int64)
+    made_pos = np.repeat(np.arange(len(fc), dtype=np.int64), count)
+    start = np.cumsum(count) - count
+    made_recipe = by_out[np.repeat(first, count) + np.arange(total) - np.repeat(start, count)].astype(np.int64)
+    nt, nc = len(periods), len(countries)
+    space = len(commodities) * nt * nc
+    made_code = (r_in[made_recipe] * nt + t[made_pos]) * nc + o[made_pos]
+    row_code = unique_codes(np.concatenate([made_code, (ek * nt + et) * nc + ec]) if extra is not None else made_code,
+                            space)
+    kt, c = np.divmod(row_code, nc)
+    kk, tt = np.divmod(kt, nt)
+    keys = pd.DataFrame({"country": pd.Series(countries[c], dtype=object),
+                         "commodity": pd.Series(commodities[kk], dtype=object),
+                         "period": pd.Series(periods[tt], dtype="int64")})
+    prod_rows = lookup(row_code, made_code, space)
+    inflow = lookup(row_code, (k * nt + t) * nc + d, space)
+    into = inflow >= 0
+    rows = np.concatenate([prod_rows, inflow[into]])
+    cols = np.concatenate([made_pos, np.flatnonzero(into)]).astype(np.int64)
+    recipe = np.concatenate([made_recipe, np.full(int(into.sum()), -1)]).astype(np.int64)
     return keys, rows, cols, recipe
 
 
-def rule_pattern(flows: pd.DataFrame, rules: pd.DataFrame, fc: np.ndarray
+def rule_pattern(flows: pd.DataFrame, rules: pd.DataFrame, fc: np.ndarray, codes: FlowCodes | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(entry, flow, position of the flow in Fc or -1) for every flow of each rule entry's
-    (commodity, period) into one of its destinations."""
+    (commodity, period) into one of its destinations; by entry, then flow.
+
+    On codes: the flows sorted by one int64 (commodity, period, destination) code, each (entry,
+    member) pair finds its run of flows by np.searchsorted."""
     z = np.zeros(0, dtype=np.int64)
     if not len(rules):
         return z, z, z
-    dest = rules[["commodity", "period", "members"]].assign(entry=np.arange(len(rules))).explode("members")
-    dest = dest.rename(columns={"members": "destination"}).astype({"period": "int64"})
-    f = flows[["commodity", "period", "destination"]].assign(flow=np.arange(len(flows)))
-    pairs = dest.merge(f, on=["commodity", "period", "destination"]).sort_values(["entry", "flow"])
+    members = [list(m) if isinstance(m, (set, frozenset, list, tuple)) else [m] for m in rules["members"]]
+    size = np.array([len(m) for m in members], dtype=np.int64)
+    entry = np.repeat(np.arange(len(rules), dtype=np.int64), size)
+    dest = np.array([d for m in members for d in m], dtype=object)
+    fcodes = codes if codes is not None else flow_codes(flows)
+    (fk, rk), _ = rank_codes(fcodes.commodity_pair(), rules["commodity"].to_numpy(dtype=object)[entry])
+    (fd, rd), dests = rank_codes(fcodes.country_pair("destination"), dest)
+    (ft, rt), periods = int_codes(fcodes.period_pair(), rules["period"].to_numpy()[entry])
+    nt, nd = len(periods), len(dests) + 1
+    f_code = (fk * nt + ft) * nd + fd
+    e_code = (rk * nt + rt) * nd + rd
+    order = np.argsort(f_code, kind="stable")
+    sorted_code = f_code[order]
+    lo = np.searchsorted(sorted_code, e_code, side="left")
+    count = np.searchsorted(sorted_code, e_code, side="right") - lo
+    count[(rd < 0) | (rk < 0)] = 0  # a blank member or commodity matches nothing
+    total = int(count.sum())
+    start = np.cumsum(count) - count
+    flow = order[np.repeat(lo, count) + np.arange(total) - np.repeat(start, count)].astype(np.int64)
+    entry = np.repeat(entry, count)
+    by = np.lexsort((flow, entry))
+    entry, flow = entry[by], flow[by]
     pos = np.full(len(flows), -1, dtype=np.int64)
     pos[fc] = np.arange(len(fc))
-    flow = pairs["flow"].to_numpy().astype(np.int64)
-    return pairs["entry"].to_numpy().astype(np.int64), flow, pos[flow]
+    return entry, flow, pos[flow]

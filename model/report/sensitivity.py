@@ -25,12 +25,14 @@ choice among several (left and right derivatives differ); the optional ranging s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pandas as pd
 
+from model.codes import index_flow_codes, int_codes, rank_codes
 from model.content_tables import content_sensitivity
 from model.formulation.lp import LP
 from model.solve.highs import HighsSession, new_highs
@@ -227,12 +229,20 @@ def alternate_optima_table(plan, alt: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the table
 
 
+TEXT = ("measure", "commodity", "country", "unit", "note", "quantity_unit")  # the sheet's text columns
+MEASURE_ORDER = ("China cap", "share maximum", "share minimum", "capacity", "unit cost", "delivered cost")
+
+
 def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[str, np.ndarray] | None = None,
                       binding=None, units: pd.Series | None = None) -> pd.DataFrame:
     """The Sensitivity sheet: one row per limit or input, in one sign convention (module doc).
 
     `marginals` are the re-solved +1 pp costs of share rows (model/solve/marginals.py; None: from
-    the duals); `binding(family)` is the one definition of a binding row (families.binding)."""
+    the duals); `binding(family)` is the one definition of a binding row (families.binding).
+
+    Each part is a dict of column arrays; the sheet is put together once, ordered on integer
+    codes, and its text columns taken from their distinct values (_assemble): no DataFrame per
+    part, no concat, no sort on strings."""
     from model.formulation.families import FAMILIES
     from model.formulation.families import binding as family_binding
 
@@ -248,20 +258,35 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
         return unit_of.reindex(commodities).fillna("unit").to_numpy(dtype=object) if len(commodities) else \
             np.zeros(0, dtype=object)
 
+    def qunit_fast(commodities: np.ndarray) -> np.ndarray:
+        # qunit looked up once per distinct commodity
+        code, distinct = pd.factorize(np.asarray(commodities, dtype=object))
+        return qunit(np.asarray(distinct, dtype=object))[code] if len(commodities) else np.zeros(0, dtype=object)
+
     cur = plan.data.settings.currency if plan.data is not None else ""
     x = sol.x[lp.cols("flow")]
     y = sol.row_dual
     f = ix.flows
-    parts = []
+    parts: list[dict] = []
 
-    # non-China supply S and per-source supply per (commodity, period)
+    # non-China supply S per (period, commodity): grouped by the two keys' rank codes as the strings
+    # were (the same groups in the same order, so pandas' compensated sums are bit for bit the
+    # same), then looked up on codes
+    fk = index_flow_codes(ix)
     keep = ~f["china_dest"].to_numpy()
-    s_tot = (f.loc[keep, ["period", "commodity"]].assign(q=x[keep])
-             .groupby(["period", "commodity"])["q"].sum())
+    n_com = len(fk.commodities)
+    s_tot = pd.Series(x[keep]).groupby([fk.period[keep], fk.commodity[keep]]).sum()
+    supply = np.zeros(len(fk.periods) * n_com)
+    present = np.zeros(len(supply), dtype=bool)
+    at = s_tot.index.get_level_values(0).to_numpy() * n_com + s_tot.index.get_level_values(1).to_numpy()
+    supply[at], present[at] = s_tot.to_numpy(), True
 
     def S(frame: pd.DataFrame) -> np.ndarray:
-        idx = pd.MultiIndex.from_frame(frame[["period", "commodity"]])
-        return s_tot.reindex(idx).fillna(0.0).to_numpy()
+        k = _find(fk.commodities, frame["commodity"].to_numpy(dtype=object))
+        t = _find(fk.periods, frame["period"].to_numpy())
+        cell = np.where((k >= 0) & (t >= 0), t * n_com + k, 0)
+        return np.where((k >= 0) & (t >= 0) & present[cell], supply[cell], 0.0) if len(supply) else \
+            np.zeros(len(frame))
 
     def share_cost(family: str, dual: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         if marginals is not None and family in marginals:
@@ -271,25 +296,27 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
     def share_note(bind: np.ndarray, cost: np.ndarray, what: str) -> np.ndarray:
         return np.where(bind & (cost != 0), f"binding: the {what} shapes the plan",
                         np.where(bind, f"binding, but one more point changes nothing (the {what} is at its "
-                                       "bound; another limit decides)", "not binding"))
+                                       "bound; another limit decides)", "not binding")).astype(object)
 
     # China caps
     caps = ix.caps
     if len(caps):
         dual = _clean(y[lp.rows("china_cap")])
-        china = plan.tables["ChinaShare"].set_index(["period", "commodity"])["china_share"]
-        level = china.reindex(pd.MultiIndex.from_frame(caps[["period", "commodity"]])).to_numpy()
+        cs = plan.tables["ChinaShare"]
+        level = _lookup_pairs(cs["period"].to_numpy(), cs["commodity"].to_numpy(dtype=object),
+                              cs["china_share"].to_numpy(dtype=float), caps["period"].to_numpy(),
+                              caps["commodity"].to_numpy(dtype=object))
         ch = plan.data.settings.china_group if plan.data is not None else "China"
         bind = binding("china_cap")
         cost = share_cost("china_cap", dual, caps)
-        parts.append(pd.DataFrame({
+        parts.append({
             "measure": FAMILIES["china_cap"].label, "period": caps["period"].to_numpy(),
-            "commodity": caps["commodity"].to_numpy(),
+            "commodity": caps["commodity"].to_numpy(dtype=object),
             "country": ch, "limit_row": caps["row"].to_numpy(), "value": caps["china_cap"].to_numpy(dtype=float),
             "level": level, "cost_change": cost,
             "unit": f"{cur} per +1 percentage point of the cap",
             "note": share_note(bind, cost, "cap"), "quantity_unit": "%", "binding": bind,
-        }))
+        })
 
     # ShareLimits rows
     for name, col in (("share_min", "min_share"), ("share_max", "max_share")):
@@ -300,15 +327,15 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
         level = _source_share(lp, sol, name, keys[col].to_numpy(dtype=float), S(keys))
         bind = binding(name)
         cost = share_cost(name, dual, keys)
-        parts.append(pd.DataFrame({
+        parts.append({
             "measure": FAMILIES[name].label, "period": keys["period"].to_numpy(),
-            "commodity": keys["commodity"].to_numpy(),
-            "country": keys["source"].to_numpy(), "limit_row": keys["limit_row"].to_numpy(),
+            "commodity": keys["commodity"].to_numpy(dtype=object),
+            "country": keys["source"].to_numpy(dtype=object), "limit_row": keys["limit_row"].to_numpy(),
             "value": keys[col].to_numpy(dtype=float), "level": level,
             "cost_change": cost,
             "unit": f"{cur} per +1 percentage point of the limit",
             "note": share_note(bind, cost, "limit"), "quantity_unit": "%", "binding": bind,
-        }))
+        })
 
     # capacity and unit cost per supplier
     sup = ix.supply
@@ -316,59 +343,130 @@ def sensitivity_table(plan, ranging: Ranging | None = None, *, marginals: dict[s
     cap_dual = _clean(y[lp.rows("capacity")])
     cap_bind = binding("capacity")
     cut = cost_cut_to_enter(lp, sol)
-    su = qunit(sup["commodity"].to_numpy())
-    base = {"period": sup["period"].to_numpy(), "commodity": sup["commodity"].to_numpy(),
-            "country": sup["country"].to_numpy(), "limit_row": sup["row"].to_numpy()}
-    cap_df = pd.DataFrame({"measure": "capacity", **base, "value": sup["capacity"].to_numpy(dtype=float),
-                           "level": used, "cost_change": cap_dual,
-                           "unit": [f"{cur} per +1 {u} of capacity" for u in su],
-                           "note": np.where(cap_dual < 0, "saturated: more capacity here saves money",
-                                            np.where(cap_bind, "used up, but more would not save",
-                                                     np.where(used > 1e-9, "spare capacity", "unused"))),
-                           "quantity_unit": su, "binding": cap_bind})
-    cost_df = pd.DataFrame({"measure": "unit cost", **base, "value": sup["unit_cost"].to_numpy(dtype=float),
-                            "level": used, "cost_change": _clean(used),
-                            "unit": f"{cur} per +1 {cur} of unit cost", "cost_cut_to_enter": cut,
-                            "note": np.where(used > 1e-9, "in the plan",
-                                             "not in the plan: enters if its unit cost falls by more than "
-                                             "cost_cut_to_enter"),
-                            "quantity_unit": [f"{cur}/{u}" for u in su], "binding": False})
+    su = qunit_fast(sup["commodity"].to_numpy())
+    base = {"period": sup["period"].to_numpy(), "commodity": sup["commodity"].to_numpy(dtype=object),
+            "country": sup["country"].to_numpy(dtype=object), "limit_row": sup["row"].to_numpy()}
+    cap_part = {"measure": "capacity", **base, "value": sup["capacity"].to_numpy(dtype=float),
+                "level": used, "cost_change": cap_dual,
+                "unit": _each_unit(su, lambda u: f"{cur} per +1 {u} of capacity"),
+                "note": np.where(cap_dual < 0, "saturated: more capacity here saves money",
+                                 np.where(cap_bind, "used up, but more would not save",
+                                          np.where(used > 1e-9, "spare capacity", "unused"))).astype(object),
+                "quantity_unit": su, "binding": cap_bind}
+    cost_part = {"measure": "unit cost", **base, "value": sup["unit_cost"].to_numpy(dtype=float),
+                 "level": used, "cost_change": _clean(used),
+                 "unit": f"{cur} per +1 {cur} of unit cost", "cost_cut_to_enter": cut,
+                 "note": np.where(used > 1e-9, "in the plan",
+                                  "not in the plan: enters if its unit cost falls by more than "
+                                  "cost_cut_to_enter").astype(object),
+                 "quantity_unit": _each_unit(su, lambda u: f"{cur}/{u}"), "binding": False}
     if ranging is not None:
-        cap_df["allowable_decrease"] = ranging.capacity_decrease
-        cap_df["allowable_increase"] = ranging.capacity_increase
-        cost_df["allowable_decrease"] = ranging.cost_decrease
-        cost_df["allowable_increase"] = ranging.cost_increase
-    parts += [cap_df, cost_df]
+        cap_part["allowable_decrease"] = ranging.capacity_decrease
+        cap_part["allowable_increase"] = ranging.capacity_increase
+        cost_part["allowable_decrease"] = ranging.cost_decrease
+        cost_part["allowable_increase"] = ranging.cost_increase
+    parts += [cap_part, cost_part]
 
     # delivered cost per need (balance duals)
     needs = ix.needs
     bal = _clean(y[lp.rows("balance")])
-    nu = qunit(needs["commodity"].to_numpy())
-    parts.append(pd.DataFrame({
+    nu = qunit_fast(needs["commodity"].to_numpy())
+    parts.append({
         "measure": FAMILIES["balance"].label, "period": needs["period"].to_numpy(),
-        "commodity": needs["commodity"].to_numpy(), "country": needs["country"].to_numpy(),
+        "commodity": needs["commodity"].to_numpy(dtype=object), "country": needs["country"].to_numpy(dtype=object),
         "limit_row": needs["row"].to_numpy(), "value": needs["quantity"].to_numpy(dtype=float),
         "level": needs["quantity"].to_numpy(dtype=float), "cost_change": bal,
-        "unit": [f"{cur} per +1 {u} of demand" for u in nu],
+        "unit": _each_unit(nu, lambda u: f"{cur} per +1 {u} of demand"),
         "note": "marginal cost of supply at this destination (the dual; Prices says where one unit more "
                 "or less costs otherwise)", "quantity_unit": nu, "binding": False,
-    }))
-    parts += content_sensitivity(plan)  # issue 13: ContentRules (model/content_tables.py)
-    parts += planning_sensitivity(plan, binding, qunit, cur)  # issue 12: Stocks and Projects
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    for col in COLUMNS:
-        if col not in out.columns:
-            out[col] = np.nan
-    out["limit_row"] = out["limit_row"].where(out["limit_row"] >= 0)
-    out["binding"] = out["binding"].astype(bool)
-    for col in ("allowable_decrease", "allowable_increase"):
-        out[col] = out[col].replace([np.inf], np.nan) if ranging is not None else out[col]
-    order = {"China cap": 0, "share maximum": 1, "share minimum": 2, "capacity": 3, "unit cost": 4,
-             "delivered cost": 5, FAMILIES["content_rule"].label: 6, FAMILIES["stock_capacity"].label: 7,
-             FAMILIES["stock_release"].label: 8, FAMILIES["project_capacity"].label: 9}
-    out = out.assign(_o=out["measure"].map(order)).sort_values(
-        ["_o", "period", "commodity", "country"], kind="stable").drop(columns="_o")
-    return out[COLUMNS].reset_index(drop=True)
+    })
+    parts += [_frame_part(p) for p in content_sensitivity(plan)]  # issue 13: ContentRules (model/content_tables.py)
+    parts += [_frame_part(p) for p in planning_sensitivity(plan, binding, qunit, cur)]  # issue 12: Stocks, Projects
+    order = dict(zip(MEASURE_ORDER, range(6), strict=True)) | {
+        FAMILIES["content_rule"].label: 6, FAMILIES["stock_capacity"].label: 7,
+        FAMILIES["stock_release"].label: 8, FAMILIES["project_capacity"].label: 9}
+    return _assemble([p for p in parts if _rows(p)], order, ranging is not None)
+
+
+def _each_unit(units: np.ndarray, text: Callable[[str], str]) -> np.ndarray:
+    """text(u) per row, made once per distinct unit."""
+    code, distinct = pd.factorize(np.asarray(units, dtype=object))
+    return np.array([text(u) for u in distinct], dtype=object)[code] if len(units) else np.zeros(0, dtype=object)
+
+
+def _find(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in the sorted distinct `vocab`, -1 where it is not there."""
+    if not len(vocab) or not len(values):
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(vocab, values), len(vocab) - 1)
+    return np.where(vocab[at] == values, at, -1).astype(np.int64)
+
+
+def _lookup_pairs(period: np.ndarray, commodity: np.ndarray, value: np.ndarray, at_period: np.ndarray,
+                  at_commodity: np.ndarray) -> np.ndarray:
+    """value of each (at_period, at_commodity) pair among (period, commodity), NaN where absent:
+    a reindex on a MultiIndex, on codes."""
+    (k, ak), _ = rank_codes(commodity, at_commodity)
+    (t, at_), periods = int_codes(period, at_period)
+    key, at_key = k * len(periods) + t, ak * len(periods) + at_
+    by = np.argsort(key, kind="stable")
+    hit = _find(key[by], at_key)
+    return np.where(hit >= 0, value[by][np.maximum(hit, 0)], np.nan) if len(key) else np.full(len(at_key), np.nan)
+
+
+def _rows(part: dict) -> int:
+    return max((len(v) for v in part.values() if isinstance(v, np.ndarray)), default=0)
+
+
+def _frame_part(frame: pd.DataFrame) -> dict:
+    """A part given as a DataFrame (ContentRules, Stocks, Projects: a few rows each) as arrays."""
+    return {c: frame[c].to_numpy(dtype=object) if c in TEXT else frame[c].to_numpy() for c in frame.columns}
+
+
+def _assemble(parts: list[dict], order: dict[str, int], ranged: bool) -> pd.DataFrame:
+    """The sheet from its parts, as pd.concat of one frame per part then a stable sort by
+    (measure order, period, commodity, country) gave it: a column a part lacks is blank (NaN; its
+    `binding` then reads True, as NaN cast to bool did), limit_row below 0 is blank, an infinite
+    allowable range blank."""
+    sizes = [_rows(p) for p in parts]
+
+    def column(name: str, blank, dtype=None) -> np.ndarray:
+        pieces = []
+        for p, n in zip(parts, sizes, strict=True):
+            v = p.get(name, blank)
+            pieces.append(np.asarray(v, dtype=dtype) if isinstance(v, np.ndarray) else np.full(n, v, dtype=dtype))
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+
+    text = {c: column(c, np.nan, object) for c in TEXT}
+    # each text column factorised once (sorted: codes order as the strings), for the order and the column
+    coded = {c: pd.factorize(text[c], sort=True) for c in TEXT}
+    period = column("period", np.nan)
+    # measure order, period, commodity, country; blanks (and a measure not listed) last, as sort_values
+    m_code, m_distinct = coded["measure"]
+    measure_rank = np.append(np.array([order.get(m, len(order)) for m in m_distinct], dtype=np.int64),
+                             len(order))[m_code]  # a blank measure (-1) takes the last rank
+    last = {c: np.where(coded[c][0] < 0, np.iinfo(np.int64).max, coded[c][0]) for c in ("commodity", "country")}
+    rows = np.lexsort((last["country"], last["commodity"], period, measure_rank))
+    out = {"period": period}
+    limit_row = column("limit_row", np.nan, float)
+    out["limit_row"] = np.where(limit_row >= 0, limit_row, np.nan)
+    for c in ("value", "level", "cost_change", "cost_cut_to_enter", "allowable_decrease", "allowable_increase"):
+        out[c] = column(c, np.nan, float)
+        if ranged and c.startswith("allowable"):
+            out[c] = np.where(out[c] == np.inf, np.nan, out[c])
+    out["binding"] = column("binding", True, bool)
+    return pd.DataFrame({c: _text(text[c][rows], coded[c][0][rows], coded[c][1]) if c in TEXT else out[c][rows]
+                         for c in COLUMNS})
+
+
+def _text(values: np.ndarray, code: np.ndarray, distinct) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """A text column as pandas infers it from `values`, taken from its distinct values (`code`
+    into `distinct`, -1 blank) when they are all strings (blanks read NaN) rather than converting
+    each row; else `values` for pandas to infer."""
+    distinct = np.asarray(distinct, dtype=object)
+    if len(values) and len(distinct) and all(isinstance(v, str) for v in distinct):
+        return pd.array(distinct, dtype="str").take(code, allow_fill=True)
+    return values
 
 
 def planning_sensitivity(plan, binding, qunit, cur: str) -> list[pd.DataFrame]:
