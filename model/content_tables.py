@@ -307,6 +307,7 @@ def content_sensitivity(plan) -> list[pd.DataFrame]:
         "level": cc["any_stage_share"].to_numpy(), "cost_change": cc["marginal_cost"].to_numpy(),
         "unit": f"{cur} per +1 percentage point of max_china_content",
         "note": np.where(cc["binding"].to_numpy(), "binding: the content rule shapes the plan", "not binding"),
+        "binding": cc["binding"].to_numpy(dtype=bool),
     })]
 
 

@@ -119,6 +119,20 @@ def test_two_tiers_with_a_rule(tmp_path):
     assert sens[0]["level"] == pytest.approx(0.3) and sens[0]["limit_row"] == 2
 
 
+def test_a_slack_rule_reads_not_binding_on_both_sheets(tmp_path):
+    # at most 100% China content changes nothing (objective 1,500): the rule is slack on ChinaContent
+    # and on Sensitivity alike (Sensitivity once read every content row as binding: its part had no
+    # `binding` column, and a blank cast to bool is True)
+    _, out, plan = solve(tmp_path, "mag_slack", magnets(["MAG", None, None, 1.0]))
+    assert plan.objective == pytest.approx(1500)
+    assert content(out, "MAG")["binding"] in (False, "FALSE", 0)
+    sens = [r for r in read_sheet(out, "Sensitivity") if r["measure"] == "China content"]
+    assert len(sens) == 1 and sens[0]["binding"] in (False, "FALSE", 0)
+    assert sens[0]["note"] == "not binding" and sens[0]["cost_change"] == pytest.approx(0, abs=1e-9)
+    table = plan.tables["Sensitivity"]
+    assert not table.loc[table["measure"] == "China content", "binding"].any()
+
+
 def test_a_china_cap_alone_moves_the_last_stage_not_the_content(tmp_path):
     # A Chinese magnet would be cheapest if it cost 4: a 0% direct cap moves magnet making to Japan,
     # which still uses Chinese oxide. Direct share 0, any-stage share 100%: the first point.

@@ -425,9 +425,9 @@ def _frame_part(frame: pd.DataFrame) -> dict:
 
 def _assemble(parts: list[dict], order: dict[str, int], ranged: bool) -> pd.DataFrame:
     """The sheet from its parts, as pd.concat of one frame per part then a stable sort by
-    (measure order, period, commodity, country) gave it: a column a part lacks is blank (NaN; its
-    `binding` then reads True, as NaN cast to bool did), limit_row below 0 is blank, an infinite
-    allowable range blank."""
+    (measure order, period, commodity, country) gave it: a column a part lacks is blank (NaN; and
+    `binding` False: every part states its own), limit_row below 0 is blank, an infinite allowable
+    range blank."""
     sizes = [_rows(p) for p in parts]
 
     def column(name: str, blank, dtype=None) -> np.ndarray:
@@ -454,7 +454,7 @@ def _assemble(parts: list[dict], order: dict[str, int], ranged: bool) -> pd.Data
         out[c] = column(c, np.nan, float)
         if ranged and c.startswith("allowable"):
             out[c] = np.where(out[c] == np.inf, np.nan, out[c])
-    out["binding"] = column("binding", True, bool)
+    out["binding"] = column("binding", False, bool)
     return pd.DataFrame({c: _text(text[c][rows], coded[c][0][rows], coded[c][1]) if c in TEXT else out[c][rows]
                          for c in COLUMNS})
 
