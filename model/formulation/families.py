@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
+from model.formulation.sets import index_codes
 
 FLOW_TOL = 1e-9  # flows and shortfalls below this are zero
 TIGHT_TOL = 1e-7  # a row within this (relative to the largest flow) of its bound is tight
@@ -110,18 +111,18 @@ def project_available(lp, sol) -> np.ndarray:
 
 
 def _share_supply(lp, sol, family: str) -> np.ndarray:
-    """Non-China supply S[k,t] behind each row of a share family (the row's denominator)."""
-    ix = lp.index
-    f = ix.keys["flows"]
+    """Non-China supply S[k,t] behind each row of a share family (the row's denominator), summed
+    on the sets' (commodity, period) cell codes (model/formulation/sets.py Codes)."""
+    ic = index_codes(lp.index)
+    fl, codes = ic.flows, ic.codes
     x = sol.x[lp.cols("flow")]
-    keep = ~f["china_dest"].to_numpy()
-    tot = ix.structural("families.supply_cell", lambda: _cells(f))
-    s = np.bincount(tot["cell"][keep], weights=x[keep], minlength=tot["n"])
+    keep = ~fl.china_dest
+    _, n_k, n_t = codes.sizes
+    s = np.bincount((fl.k * n_t + fl.t)[keep], weights=x[keep], minlength=n_k * n_t)
     keys = lp.row_blocks[family].keys
     if not len(keys) or not len(s):
         return np.zeros(len(keys))
-    at = tot["cells"].get_indexer(pd.MultiIndex.from_arrays([keys["period"].to_numpy(),
-                                                              keys["commodity"].to_numpy()]))
+    at = codes.cell(keys["commodity"].to_numpy(), keys["period"].to_numpy())
     return np.where(at >= 0, s[np.maximum(at, 0)], 0.0)
 
 
@@ -132,7 +133,3 @@ def _rule_supply(lp, sol) -> np.ndarray:
     return np.abs(np.asarray(part).ravel())
 
 
-def _cells(flows) -> dict:
-    """Each flow's (period, commodity) cell, vectorised (no Python loop over flows)."""
-    cell, cells = pd.MultiIndex.from_arrays([flows["period"].to_numpy(), flows["commodity"].to_numpy()]).factorize()
-    return {"cell": np.asarray(cell, dtype=np.int64), "n": len(cells), "cells": cells}
