@@ -146,9 +146,9 @@ class HighsSession:
             self._cold_iterations = 0  # a basis is loaded: the next solve is warm
 
     def _pass(self, lp: LP) -> None:
-        model = highs_lp(lp.c, lp.lower, lp.upper, lp.row_lower, lp.row_upper, lp.A.tocsc(), lp.integrality)
         self.h.clearModel()
-        self._check(self.h.passModel(model), "passModel")
+        self._check(pass_lp(self.h, lp.c, lp.lower, lp.upper, lp.row_lower, lp.row_upper, lp.A.tocsc(),
+                            lp.integrality), "passModel")
         self._cold_iterations = None
 
     def _update(self, old: LP, new: LP) -> None:
@@ -333,24 +333,21 @@ def dual_objective(lp: LP, row_dual: np.ndarray, col_dual: np.ndarray) -> float:
     return priced(row_dual, lp.row_lower, lp.row_upper) + priced(col_dual, lp.lower, lp.upper)
 
 
-def highs_lp(c, lower, upper, row_lower, row_upper, A: sp.csc_matrix,
-             integrality: np.ndarray | None = None) -> highspy.HighsLp:
-    """The HiGHS model of min c'x, row_lower <= A x <= row_upper, lower <= x <= upper (A column-wise);
-    `integrality` 1 for integer columns (binary projects, issue 12: a MIP), None for an LP."""
-    model = highspy.HighsLp()
-    model.num_row_, model.num_col_ = A.shape
-    model.col_cost_ = np.asarray(c, dtype=float)
-    model.col_lower_ = finite(lower)
-    model.col_upper_ = finite(upper)
-    model.row_lower_ = finite(row_lower)
-    model.row_upper_ = finite(row_upper)
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = A.indptr.astype(np.int32)
-    model.a_matrix_.index_ = A.indices.astype(np.int32)
-    model.a_matrix_.value_ = A.data.astype(float)
-    if integrality is not None:
-        model.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
-    return model
+def pass_lp(h: highspy.Highs, c, lower, upper, row_lower, row_upper, A: sp.csc_matrix,
+            integrality: np.ndarray | None = None) -> highspy.HighsStatus:
+    """Give `h` the model min c'x, row_lower <= A x <= row_upper, lower <= x <= upper (A column-wise);
+    `integrality` 1 for integer columns (binary projects, issue 12: a MIP), None for an LP.
+
+    Through passModel's array form: numpy arrays go to HiGHS as they are, where a HighsLp's
+    attributes convert element by element (0.07 s for the 383k entries of an 83k-variable LP, 3 ms
+    this way). All-continuous integrality is an LP to HiGHS (duals, ranging)."""
+    n_row, n_col = A.shape
+    kinds = (np.zeros(n_col, dtype=np.int32) if integrality is None
+             else np.asarray(integrality, dtype=np.int32))
+    return h.passModel(int(n_col), int(n_row), int(A.nnz), int(highspy.MatrixFormat.kColwise),
+                       int(highspy.ObjSense.kMinimize), 0.0, np.asarray(c, dtype=float), finite(lower),
+                       finite(upper), finite(row_lower), finite(row_upper), A.indptr.astype(np.int32),
+                       A.indices.astype(np.int32), A.data.astype(float), kinds)
 
 
 def finite(values: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from model.formulation.lp import LP
 from model.solve import highs
-from model.solve.highs import INF, Solution, dual_objective, finite, highs_lp, new_highs
+from model.solve.highs import INF, Solution, dual_objective, finite, new_highs, pass_lp
 from model.status import Status
 
 MIN_PART_NNZ = 2_000  # parts smaller than this are packed together (a HiGHS object per tiny part costs more)
@@ -234,12 +234,13 @@ class _Part:
             self.h.run()
             self.dirty = False
 
-    def model(self, *, integer: bool) -> highspy.HighsLp:
+    def pass_to(self, h: highspy.Highs, *, integer: bool) -> highspy.HighsStatus:
+        """Give `h` this part's base model: as a MIP (builds free) or as an LP."""
         kinds = None
         if integer and len(self.integer):
             kinds = np.zeros(len(self.cols), dtype=np.int64)
             kinds[self.integer] = 1
-        return highs_lp(self.c, self.lower, self.upper, self.row_lower, self.row_upper, self.A, kinds)
+        return pass_lp(h, self.c, self.lower, self.upper, self.row_lower, self.row_upper, self.A, kinds)
 
 
 def _new(log: bool = False) -> highspy.Highs:
@@ -285,7 +286,7 @@ class PartSolver:
         deadline = started + self.time_limit_s if self.time_limit_s is not None else None
         for part in self.parts:
             part.h = _new(self.log)
-            part.h.passModel(part.model(integer=True))
+            part.pass_to(part.h, integer=True)
         self._run_all([(part, lambda part=part: self._solve_part(part, deadline)) for part in self.parts])
         return self._assemble(time.perf_counter() - started)
 
@@ -295,7 +296,7 @@ class PartSolver:
         col_status, row_status = list(col_status), list(row_status)
         for part in self.parts:
             part.h = _new(self.log)
-            part.h.passModel(part.model(integer=False))
+            part.pass_to(part.h, integer=False)
             if len(part.integer):
                 idx = part.integer.astype(np.int32)
                 built = np.round(x[part.cols[part.integer]])
@@ -458,7 +459,7 @@ class PartSolver:
     def _part_deltas(self, part: _Part, todo: list[tuple[int, _Local]], *, mip: bool) -> list[tuple[int, float]]:
         if mip:  # the MIP of this part, builds free: a fresh object, solved from scratch each time
             h = _new(self.log)
-            h.passModel(part.model(integer=True))
+            part.pass_to(h, integer=True)
             base = part.mip_objective
         else:
             h, base = part.h, part.objective
