@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from model.formulation.sets import index_codes
+
 
 def rank_codes(*arrays) -> tuple[list[np.ndarray], np.ndarray]:
     """One shared, sorted vocabulary for several arrays of the same kind of key (e.g. origins and
@@ -86,8 +88,11 @@ def flow_codes(flows: pd.DataFrame) -> FlowCodes:
 
 
 def index_flow_codes(ix) -> FlowCodes:
-    """flow_codes of an Index's flows, computed once per structure (Index.structural)."""
-    return ix.structural("codes.flows", lambda: flow_codes(ix.keys["flows"]))
+    """The Index's flows as rank codes: the sets' own (model/formulation/sets.py Codes, whose
+    vocabularies are sorted names and T, so their codes are ranks too), not computed again."""
+    ic = index_codes(ix)
+    fl, codes = ic.flows, ic.codes
+    return FlowCodes(fl.o, fl.d, fl.k, fl.t, codes.country, codes.commodity, codes.periods)
 
 
 DENSE = 1 << 22  # code spaces up to this size are marked in an array instead of sorted
