@@ -1,7 +1,9 @@
 """The plan tables' builders as they were before they moved to integer codes (main at 8d05ecb),
 frozen so tests/test_tables_codes.py can check that the rewrite changes no value, dtype or row
 order. Straight pandas (merge, MultiIndex, lexsort on strings): slow, but easy to read.
-Only the parts the rewrite replaced are here; the rest (tracing LP, marginals) is shared."""
+Only the parts the rewrite replaced are here; the rest (tracing LP, marginals) is shared. A
+reference, not a second implementation: when one of these tables changes on purpose, change it
+here the same way (or drop the affected comparison) in the same commit."""
 
 # ruff: noqa: E501
 from __future__ import annotations
