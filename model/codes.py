@@ -93,28 +93,3 @@ def index_flow_codes(ix) -> FlowCodes:
     ic = index_codes(ix)
     fl, codes = ic.flows, ic.codes
     return FlowCodes(fl.o, fl.d, fl.k, fl.t, codes.country, codes.commodity, codes.periods)
-
-
-DENSE = 1 << 22  # code spaces up to this size are marked in an array instead of sorted
-
-
-def unique_codes(values: np.ndarray, space: int) -> np.ndarray:
-    """np.unique of int64 codes in [0, space): by marking a dense array when the space is small
-    (the usual (commodity, period, country) space is thousands), else by sorting."""
-    if space <= max(DENSE, 4 * len(values)):
-        mark = np.zeros(space, dtype=bool)
-        mark[values] = True
-        return np.flatnonzero(mark).astype(np.int64)
-    return np.unique(values)
-
-
-def lookup(unique: np.ndarray, values: np.ndarray, space: int) -> np.ndarray:
-    """Position of each value in the sorted `unique` codes, -1 where it is not there."""
-    if space <= max(DENSE, 4 * len(values)):
-        table = np.full(space, -1, dtype=np.int64)
-        table[unique] = np.arange(len(unique))
-        return table[values]
-    if not len(unique):
-        return np.full(len(values), -1, dtype=np.int64)
-    at = np.minimum(np.searchsorted(unique, values), len(unique) - 1)
-    return np.where(unique[at] == values, at, -1).astype(np.int64)

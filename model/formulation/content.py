@@ -38,17 +38,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.codes import (
-    FlowCodes,
-    flow_codes,
-    index_flow_codes,
-    int_codes,
-    lookup,
-    rank_codes,
-    unique_codes,
-)
+from model.codes import FlowCodes, flow_codes, index_flow_codes, int_codes, rank_codes
 from model.formulation.blocks import RowBlock, VarBlock
-from model.formulation.sets import Index
+from model.formulation.sets import Index, look_up
 
 INF = np.inf
 
@@ -253,17 +245,16 @@ def input_pattern(flows: pd.DataFrame, recipes: pd.DataFrame, fc: np.ndarray, ex
     start = np.cumsum(count) - count
     made_recipe = by_out[np.repeat(first, count) + np.arange(total) - np.repeat(start, count)].astype(np.int64)
     nt, nc = len(periods), len(countries)
-    space = len(commodities) * nt * nc
     made_code = (r_in[made_recipe] * nt + t[made_pos]) * nc + o[made_pos]
-    row_code = unique_codes(np.concatenate([made_code, (ek * nt + et) * nc + ec]) if extra is not None else made_code,
-                            space)
+    row_code = np.unique(np.concatenate([made_code, (ek * nt + et) * nc + ec]) if extra is not None else made_code)
     kt, c = np.divmod(row_code, nc)
     kk, tt = np.divmod(kt, nt)
     keys = pd.DataFrame({"country": pd.Series(countries[c], dtype=object),
                          "commodity": pd.Series(commodities[kk], dtype=object),
                          "period": pd.Series(periods[tt], dtype="int64")})
-    prod_rows = lookup(row_code, made_code, space)
-    inflow = lookup(row_code, (k * nt + t) * nc + d, space)
+    position = np.arange(len(row_code), dtype=np.int64)
+    prod_rows = look_up(row_code, position, made_code)
+    inflow = look_up(row_code, position, (k * nt + t) * nc + d)
     into = inflow >= 0
     rows = np.concatenate([prod_rows, inflow[into]])
     cols = np.concatenate([made_pos, np.flatnonzero(into)]).astype(np.int64)
