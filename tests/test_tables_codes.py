@@ -196,8 +196,15 @@ def _trace_both(plan, monkeypatch) -> tuple[np.ndarray, np.ndarray]:
     x = plan.solution.x[lp.cols("flow")]
     levels = ct._levels(lp, plan.solution.x)
     open_ = ct.trace_clean(lp, x, levels)
+    def whole_lp(arrays):  # solve_arrays as it was: every column passed to HiGHS
+        from model.solve.parts import PartSolver
+        from model.status import Status
+
+        sol = PartSolver(arrays).solve()
+        return sol.x if sol.status == Status.OPTIMAL else None
+
     with monkeypatch.context() as m:
-        m.setattr(ct, "_solve_open", ct.solve_arrays)
+        m.setattr(ct, "solve_arrays", whole_lp)
         whole = ct.trace_clean(lp, x, levels)
     return open_, whole
 
