@@ -343,7 +343,7 @@ def _check_ranges(spec: Sheet, table: pd.DataFrame, problems: list[Problem],
                   only: set[str] | None = None) -> None:
     """Blank required cells, magnitudes, minimum, maximum and whole numbers, column by column. The
     masks are numpy's; rows are looked up only where a problem is (a clean workbook pays little)."""
-    rows = table["row"].to_numpy() if "row" in table else np.zeros(0)
+    rows = table["row"].to_numpy()
     for col in spec.columns:
         if only is not None and col.name not in only:
             continue
