@@ -46,13 +46,16 @@ def int_codes(*arrays) -> tuple[list[np.ndarray], np.ndarray]:
     return out, vocab
 
 
-def text_column(vocab: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """vocab[codes] (codes >= 0) as the column pandas would infer from that object array, built by taking
-    from the few distinct values (pandas' `str` dtype) when every value is a string; otherwise
-    (blanks, an empty column) the object array itself, for pandas to infer as before."""
+def text_column(vocab: np.ndarray, codes: np.ndarray,
+                values: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """vocab[codes] (-1: blank) as the column pandas would infer from that object array, built by
+    taking from the few distinct values (pandas' `str` dtype) when every value is a string;
+    otherwise `values` (the column as it is) or vocab[codes], for pandas to infer as before."""
     vocab = np.asarray(vocab, dtype=object)
     if len(codes) and len(vocab) and all(isinstance(v, str) for v in vocab):
-        return pd.array(vocab, dtype="str").take(np.asarray(codes, dtype=np.int64))
+        return pd.array(vocab, dtype="str").take(np.asarray(codes, dtype=np.int64), allow_fill=True)
+    if values is not None:
+        return values
     return vocab[codes] if len(vocab) else np.full(len(codes), None, dtype=object)
 
 

@@ -32,7 +32,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from model.codes import index_flow_codes, int_codes, rank_codes
+from model.codes import index_flow_codes, int_codes, rank_codes, text_column
 from model.content_tables import content_sensitivity
 from model.formulation.lp import LP
 from model.solve.highs import HighsSession, new_highs
@@ -455,18 +455,8 @@ def _assemble(parts: list[dict], order: dict[str, int], ranged: bool) -> pd.Data
         if ranged and c.startswith("allowable"):
             out[c] = np.where(out[c] == np.inf, np.nan, out[c])
     out["binding"] = column("binding", False, bool)
-    return pd.DataFrame({c: _text(text[c][rows], coded[c][0][rows], coded[c][1]) if c in TEXT else out[c][rows]
+    return pd.DataFrame({c: text_column(coded[c][1], coded[c][0][rows], text[c][rows]) if c in TEXT else out[c][rows]
                          for c in COLUMNS})
-
-
-def _text(values: np.ndarray, code: np.ndarray, distinct) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """A text column as pandas infers it from `values`, taken from its distinct values (`code`
-    into `distinct`, -1 blank) when they are all strings (blanks read NaN) rather than converting
-    each row; else `values` for pandas to infer."""
-    distinct = np.asarray(distinct, dtype=object)
-    if len(values) and len(distinct) and all(isinstance(v, str) for v in distinct):
-        return pd.array(distinct, dtype="str").take(code, allow_fill=True)
-    return values
 
 
 def planning_sensitivity(plan, binding, qunit, cur: str) -> list[pd.DataFrame]:
