@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from model.codes import FlowCodes, index_flow_codes, int_codes, rank_codes
 from model.formulation import families
@@ -37,6 +36,7 @@ from model.formulation.content import clean_input_pattern, rule_pattern
 from model.formulation.lp import LP
 from model.schema import OUTPUTS
 from model.solve.parts import Arrays, solve_arrays
+from model.sparse import Sparse
 
 FLOW_TOL = 1e-9  # as model/results.py
 STEP = 0.01  # one percentage point
@@ -64,8 +64,8 @@ def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.nd
                                                             index_flow_codes(ix)))
     n_in, nc, ns = len(keys), len(fc), len(spos)
     vals = np.where(recipe >= 0, ix.numbers.recipe_quantity[np.maximum(recipe, 0)], -1.0)
-    A_in = sp.csr_matrix((np.concatenate([vals, svals]), (np.concatenate([rows, srows]),
-                                                          np.concatenate([cols, nc + scols]))), shape=(n_in, nc + ns))
+    A_in = Sparse.from_coo(np.concatenate([rows, srows]), np.concatenate([cols, nc + scols]),
+                           np.concatenate([vals, svals]), (n_in, nc + ns))
     level = np.zeros(ns) if stock is None else np.maximum(np.asarray(stock, dtype=float)[spos], 0.0)
     # weights: 1 / non-China supply of the flow's (commodity, period)
     key = ix.structural("content.trace_group", lambda: _group_codes(index_flow_codes(ix)))
@@ -81,15 +81,15 @@ def trace_clean(lp: LP, x: np.ndarray, stock: np.ndarray | None = None) -> np.nd
         need = np.bincount(entry, weights=x[flow], minlength=len(rules))
         need = (1.0 - ix.numbers.max_china_content) * need
         clean = pos >= 0
-        A_rule = sp.csr_matrix((-np.ones(int(clean.sum())), (entry[clean], pos[clean])), shape=(len(rules), nc + ns))
+        A_rule = Sparse.from_coo(entry[clean], pos[clean], -np.ones(int(clean.sum())), (len(rules), nc + ns))
         b_rule = -need
     # the rules exactly, then with a hair of slack for the solver's own tolerance, then without
     slack = 0.0 if A_rule is None else 1e-7 * np.maximum(1.0, -b_rule)
     for with_rules, hair in ((True, 0.0), (True, 1.0), (False, 0.0)) if A_rule is not None else ((False, 0.0),):
-        A = sp.vstack([A_in, A_rule]).tocsr() if with_rules else A_in
+        A = Sparse.vstack([A_in, A_rule]) if with_rules else A_in
         b = np.concatenate([np.zeros(n_in), b_rule + hair * slack]) if with_rules else np.zeros(n_in)
         # solved part by part (the tracing LP falls apart like the plan's: by period and chain)
-        xc = solve_arrays(Arrays(-w, sp.csr_matrix(A), np.full(A.shape[0], -np.inf), b, bounds[:, 0], bounds[:, 1]))
+        xc = solve_arrays(Arrays(-w, A, np.full(A.shape[0], -np.inf), b, bounds[:, 0], bounds[:, 1]))
         if xc is not None:
             out[fc] = np.clip(xc[:nc], 0.0, x[fc])
             return out

@@ -40,7 +40,7 @@ def whole(lp):
 def test_no_nonzero_links_two_parts(base):
     lp, solver, _ = base
     P = solver.partition
-    A = lp.A.tocoo()
+    A = lp.A.to_scipy().tocoo()
     assert P.count > 1, "the base case falls apart into independent parts"
     assert np.array_equal(P.row_part[A.row], P.col_part[A.col])
     # every row and column is in exactly one part, and the local positions invert the order
@@ -80,7 +80,7 @@ def _whole_delta(lp, change: Change, base_objective: float) -> float:
     row_lower, row_upper = lp.row_lower.copy(), lp.row_upper.copy()
     row_lower[change.rows], row_upper[change.rows] = change.row_lower, change.row_upper
     lower[change.cols], upper[change.cols] = change.col_lower, change.col_upper
-    A = lp.A.copy().tolil()
+    A = lp.A.to_scipy().tolil()
     for i, j, v in zip(change.coef_rows, change.coef_cols, change.coef_values, strict=True):
         A[i, j] = v
     changed = replace(lp, lower=lower, upper=upper, row_lower=row_lower, row_upper=row_upper, A=A.tocsr())

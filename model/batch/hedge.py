@@ -235,7 +235,7 @@ def extensive_form(members: list[Member], *, worst_case: bool) -> tuple[LP, int]
     n_na = int(rows[-1][-1] + 1) if rows else 0
     na = sp.csr_matrix((np.concatenate(vals) if vals else [], (np.concatenate(rows) if rows else [],
                         np.concatenate(cols) if cols else [])), shape=(n_na, n))
-    blocks = sp.block_diag([m.lp.A for m in members], format="csr")
+    blocks = sp.block_diag([m.lp.A.to_scipy() for m in members], format="csr")
     c = np.concatenate([m.probability * m.lp.c for m in members])
     lower = np.concatenate([m.lp.lower for m in members])
     upper = np.concatenate([m.lp.upper for m in members])

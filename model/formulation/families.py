@@ -106,8 +106,7 @@ def _bound_binding(lp, sol, column: str) -> np.ndarray:
 def project_available(lp, sol) -> np.ndarray:
     """Capacity[p] * sum_{tau <= t} b[p,tau] behind each project_capacity row: what it may produce."""
     rows, builds = lp.rows("project_capacity"), lp.cols("build")
-    part = lp.A[rows.start:rows.stop][:, builds.start:builds.stop] @ sol.x[builds]
-    return -np.asarray(part).ravel()
+    return -_rows_times(lp, rows, builds, sol.x)
 
 
 def _share_supply(lp, sol, family: str) -> np.ndarray:
@@ -129,7 +128,13 @@ def _share_supply(lp, sol, family: str) -> np.ndarray:
 def _rule_supply(lp, sol) -> np.ndarray:
     """|(max_china_content - 1) * supply| behind each content_rule row: the row's flow part."""
     rows, flows = lp.rows("content_rule"), lp.cols("flow")
-    part = lp.A[rows.start:rows.stop][:, flows.start:flows.stop] @ sol.x[flows]
-    return np.abs(np.asarray(part).ravel())
+    return np.abs(_rows_times(lp, rows, flows, sol.x))
+
+
+def _rows_times(lp, rows: slice, cols: slice, x: np.ndarray) -> np.ndarray:
+    """A[rows, cols] @ x[cols]: one family's rows times one variable family's values."""
+    part = np.zeros(len(x))
+    part[cols] = x[cols]
+    return lp.A.row_range(rows.start, rows.stop) @ part
 
 

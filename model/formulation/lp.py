@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from model.data import InputData
 from model.formulation import constraints, planning, variables
 from model.formulation.blocks import RowBlock, VarBlock
 from model.formulation.sets import Index, build_index
+from model.sparse import Sparse
 
 
 @dataclass
@@ -28,10 +28,13 @@ class LP:
     c: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    A: sp.csr_matrix
+    A: Sparse  # by rows (model/sparse.py); a scipy matrix given here is taken as its arrays
     row_lower: np.ndarray
     row_upper: np.ndarray
     integrality: np.ndarray | None = None  # 1 for integer columns (binary projects); None: an LP
+
+    def __post_init__(self) -> None:
+        self.A = Sparse.of(self.A).tocsr()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,7 +87,7 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
     order, indptr, indices = ix.structural("csr", lambda: _csr_pattern(
         np.concatenate([b.rows + row_start[b.name] for b in row_blocks.values()]),
         np.concatenate([b.cols for b in row_blocks.values()]), m, n))
-    A = sp.csr_matrix((vals[order], indices, indptr), shape=(m, n))
+    A = Sparse(indptr, indices, vals[order], (m, n))
 
     def cat(attr: str, blocks) -> np.ndarray:
         parts = [np.asarray(getattr(b, attr), dtype=float) for b in blocks.values()]
@@ -99,14 +102,16 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
 
 
 def _csr_pattern(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The permutation that sorts COO entries into CSR order, with the CSR index arrays.
-
-    scipy's COO -> CSR conversion (a counting sort by row, then each row's columns) carries each
-    entry's position along as its value, which is the permutation. Every (row, column) pair appears
-    once by construction (see constraints.py): a pair seen twice would be summed, so it is refused.
-    """
-    at = sp.coo_matrix((np.arange(1, len(rows) + 1, dtype=np.int64), (rows, cols)), shape=(m, n)).tocsr()
-    at.sum_duplicates()
-    if at.nnz != len(rows):
+    """The permutation that sorts COO entries into CSR order (by row, then column), with the CSR
+    index arrays. Every (row, column) pair appears once by construction (see constraints.py): a pair
+    seen twice would be summed by a solver, so it is refused."""
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    key = rows * max(n, 1) + cols
+    order = np.argsort(key, kind="stable")  # timsort: the blocks arrive in runs already sorted
+    key = key[order]
+    r, c = rows[order], cols[order]
+    if len(key) > 1 and np.any(key[1:] == key[:-1]):
         raise AssertionError("a (row, column) pair appears twice in the constraint matrix")
-    return at.data - 1, at.indptr.astype(np.int64), at.indices.astype(np.int64)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(r, minlength=m), out=indptr[1:])
+    return order, indptr, c

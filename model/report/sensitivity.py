@@ -119,7 +119,7 @@ def compute_ranging(h: highspy.Highs, lp: LP, row_activity: np.ndarray, x: np.nd
     flow0 = lp.cols("flow").start
     supply_of_col = np.full(n, -1)
     supply_of_col[lp.cols("flow")] = lp.index.flows["supply_id"].to_numpy()
-    AT = lp.A.T.tocsr()
+    AT = lp.A.T
     cost_dn = np.full(len(s), np.inf)
     cost_up = np.full(len(s), np.inf)
     basic_supply = np.where(basic >= 0, supply_of_col[np.maximum(basic, 0)], -1)

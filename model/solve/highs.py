@@ -23,9 +23,9 @@ from typing import Literal
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from model.formulation.lp import LP
+from model.sparse import Sparse
 from model.status import Status
 
 INF = highspy.kHighsInf
@@ -333,7 +333,7 @@ def dual_objective(lp: LP, row_dual: np.ndarray, col_dual: np.ndarray) -> float:
     return priced(row_dual, lp.row_lower, lp.row_upper) + priced(col_dual, lp.lower, lp.upper)
 
 
-def pass_lp(h: highspy.Highs, c, lower, upper, row_lower, row_upper, A: sp.csc_matrix,
+def pass_lp(h: highspy.Highs, c, lower, upper, row_lower, row_upper, A: Sparse,
             integrality: np.ndarray | None = None) -> highspy.HighsStatus:
     """Give `h` the model min c'x, row_lower <= A x <= row_upper, lower <= x <= upper (A column-wise);
     `integrality` 1 for integer columns (binary projects, issue 12: a MIP), None for an LP.
@@ -341,6 +341,7 @@ def pass_lp(h: highspy.Highs, c, lower, upper, row_lower, row_upper, A: sp.csc_m
     Through passModel's array form: numpy arrays go to HiGHS as they are, where a HighsLp's
     attributes convert element by element (0.07 s for the 383k entries of an 83k-variable LP, 3 ms
     this way). All-continuous integrality is an LP to HiGHS (duals, ranging)."""
+    A = A.tocsc()
     n_row, n_col = A.shape
     kinds = (np.zeros(n_col, dtype=np.int32) if integrality is None
              else np.asarray(integrality, dtype=np.int32))

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from model.formulation.lp import LP
 from model.solve import highs
 from model.solve.highs import INF, Solution, dual_objective, finite, new_highs, pass_lp
+from model.sparse import Sparse
 from model.status import Status
 
 MIN_PART_NNZ = 2_000  # parts smaller than this are packed together (a HiGHS object per tiny part costs more)
@@ -128,7 +128,7 @@ class Partition:
         return self.row_order[self.row_start[p]:self.row_start[p + 1]]
 
 
-def components(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, int]:
+def components(A: Sparse) -> tuple[np.ndarray, np.ndarray, int]:
     """Connected components of the graph with a node per row and per column and an edge per
     non-zero: (row labels, column labels, count), labels 0..count-1.
 
@@ -138,6 +138,7 @@ def components(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, int]:
     so on every component. Why not scipy.sparse.csgraph: importing it loads scipy.linalg and
     scipy.sparse.linalg (0.35 s), more than it saves on any plan `sourcing solve` meets."""
     m, n = A.shape
+    A = Sparse.of(A).tocsr()
     csc = A.tocsc()
     row_has, col_has = np.diff(A.indptr) > 0, np.diff(csc.indptr) > 0
     row_starts, col_starts = A.indptr[:-1][row_has], csc.indptr[:-1][col_has]
@@ -163,13 +164,13 @@ def components(A: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, int]:
     return label[:m], label[m:], len(uniq)
 
 
-def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
+def partition(A: Sparse, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
     """The independent parts of the matrix, the small ones packed together up to `min_nnz`.
 
     The graph has a node per row and per column and an edge per non-zero; its weakly connected
     components are the parts (a row with no entries, or a column in no row, is a part alone)."""
     m, n = A.shape
-    A = sp.csr_matrix(A)
+    A = Sparse.of(A).tocsr()
     row_label, col_label, count = components(A)
     nnz = np.bincount(row_label, weights=np.diff(A.indptr), minlength=count)
     size = nnz + np.bincount(col_label, minlength=count) + np.bincount(row_label, minlength=count)
@@ -198,7 +199,7 @@ def partition(A: sp.csr_matrix, *, min_nnz: int = MIN_PART_NNZ) -> Partition:
 class _Part:
     """One part: its HiGHS object, its base model numbers (to undo a change) and its optimum."""
 
-    def __init__(self, p: int, cols: np.ndarray, rows: np.ndarray, lp: LP, A_csc: sp.csc_matrix):
+    def __init__(self, p: int, cols: np.ndarray, rows: np.ndarray, lp: LP, A_csc: Sparse):
         self.p, self.cols, self.rows = p, cols, rows
         self.c = lp.c[cols]
         # bounds as HiGHS takes them (finite: +-inf as +-kHighsInf), once: the re-solves undo from them
@@ -220,8 +221,7 @@ class _Part:
     def entries(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The base matrix's entries at local (rows, cols) (0 where none), looked up all at once."""
         if self._keys is None:  # column-major keys of the stored entries, sorted
-            A = self.A
-            A.sort_indices()
+            A = self.A = self.A.with_sorted_indices()
             self._keys = np.repeat(np.arange(A.shape[1], dtype=np.int64), np.diff(A.indptr)) * A.shape[0] + A.indices
         want = np.asarray(cols, dtype=np.int64) * self.A.shape[0] + np.asarray(rows, dtype=np.int64)
         at = np.minimum(np.searchsorted(self._keys, want), max(len(self._keys) - 1, 0))
@@ -267,13 +267,13 @@ class PartSolver:
         self.partition = parts if parts is not None else partition(lp.A)
         P = self.partition
         # one permutation makes the matrix block diagonal; each part is then a run of columns
-        A = lp.A.tocsc()[:, P.col_order]
-        A = sp.csc_matrix((A.data, P.local_row[A.indices], A.indptr), shape=A.shape)
+        A = Sparse.of(lp.A).tocsc().columns(P.col_order)
+        local = P.local_row[A.indices]
         self.parts: list[_Part] = []
         for p in range(P.count):
             a, b = P.col_start[p], P.col_start[p + 1]
-            block = sp.csc_matrix((A.data[A.indptr[a]:A.indptr[b]], A.indices[A.indptr[a]:A.indptr[b]],
-                                   A.indptr[a:b + 1] - A.indptr[a]), shape=(len(P.rows(p)), b - a))
+            s, e = A.indptr[a], A.indptr[b]
+            block = Sparse(A.indptr[a:b + 1] - s, local[s:e], A.data[s:e], (len(P.rows(p)), b - a), rowwise=False)
             self.parts.append(_Part(p, P.cols(p), P.rows(p), lp, block))
         self.mip = lp.integrality is not None and bool(np.any(lp.integrality))
 
@@ -524,12 +524,15 @@ class Arrays:
     PartSolver needs of an `LP`, for LPs built outside the formulation (content tracing)."""
 
     c: np.ndarray
-    A: sp.csr_matrix
+    A: Sparse  # or a scipy matrix, taken as its arrays
     row_lower: np.ndarray
     row_upper: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     integrality: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.A = Sparse.of(self.A).tocsr()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -545,7 +548,7 @@ def solve_arrays(lp: Arrays, *, threads: int | None = None) -> np.ndarray | None
     fixed = (lp.lower == 0) & (lp.upper == 0)
     keep = np.flatnonzero(~fixed)
     if fixed.any() and len(keep):
-        lp = Arrays(lp.c[keep], sp.csr_matrix(lp.A)[:, keep], lp.row_lower, lp.row_upper, lp.lower[keep],
+        lp = Arrays(lp.c[keep], lp.A.columns(keep), lp.row_lower, lp.row_upper, lp.lower[keep],
                     lp.upper[keep])
     sol = PartSolver(lp, threads=threads).solve()  # type: ignore[arg-type]
     if sol.status != Status.OPTIMAL:
