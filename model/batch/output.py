@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from model.arrow import to_parquet
 from model.io.atomic import write_atomically
 from model.io.writer import EXCEL_MAX_ROWS, declaration
 from model.io.xlsx_plan import open_book, write_table
@@ -84,7 +85,7 @@ def spill_to_parquet(tables: dict[str, pd.DataFrame], output: Path,
         for col in frame.columns:
             if frame[col].dtype == object:
                 frame[col] = frame[col].map(lambda v: None if v is None else str(v))
-        write_atomically(target, lambda h, f=frame: f.to_parquet(h, index=False), inputs=inputs,
+        write_atomically(target, lambda h, f=frame: to_parquet(f, h), inputs=inputs,
                          suffixes=(".parquet",), create_folder=True)
         spilled[name] = target
         tables[name] = pd.DataFrame(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from model.arrow import to_parquet
 from model.io.atomic import write_atomically
 from model.io.charts import DATA_COL, china_vs_cap, supply_by_source
 from model.io.plan_style import HEADLINES, PERCENT_MEASURES, readme_detail
@@ -272,7 +273,7 @@ def write_plan_fast(tables: dict[str, pd.DataFrame], path: Path, *, inputs: Sequ
         start = OVERVIEW_ROWS if name == "Overview" else 0
         if len(table) + start + 1 > EXCEL_MAX_ROWS:
             target = path.with_name(f"{path.stem}.{name}.parquet")
-            write_atomically(target, lambda out, t=table: _parquet_safe(t).to_parquet(out, index=False),
+            write_atomically(target, lambda out, t=table: to_parquet(_parquet_safe(t), out),
                              inputs=inputs, suffixes=(".parquet",), create_folder=True)
             spilled[name] = target
 
