@@ -34,7 +34,9 @@ class Sparse:
         if isinstance(matrix, Sparse):
             return matrix
         csr = matrix.tocsr()
-        csr.sum_duplicates()  # sorts each row's columns too
+        if not csr.has_canonical_format:  # repeated pairs summed, each row's columns sorted
+            csr = csr.copy()  # the caller's matrix is left as it was
+            csr.sum_duplicates()
         return Sparse(csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(float),
                       (int(csr.shape[0]), int(csr.shape[1])))
 
