@@ -6,6 +6,13 @@ import os
 
 os.environ.setdefault("OPENPYXL_LXML", "False")  # as model/__init__.py: openpyxl keeps its usual XML path
 
+if os.environ.get("SOURCING_TESTS_WITHOUT_PYARROW"):
+    # Every test as `sourcing solve` runs: pandas without pyarrow (model/arrow.py). CI runs the
+    # solve-path tests this way too (.ci/run).
+    from model import arrow
+
+    arrow.defer()
+
 import subprocess
 import sys
 from dataclasses import dataclass
