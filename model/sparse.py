@@ -43,20 +43,13 @@ class Sparse:
     @staticmethod
     def from_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> Sparse:
         """By rows from (row, column, value) triples; a pair given twice is summed, as scipy does."""
-        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-        vals = np.asarray(vals, dtype=float)
-        m, n = int(shape[0]), int(shape[1])
-        order = np.lexsort((cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        if len(rows):
-            first = np.ones(len(rows), dtype=bool)
-            first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-            if not first.all():
-                vals = np.add.reduceat(vals, np.flatnonzero(first))
-                rows, cols = rows[first], cols[first]
-        indptr = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
-        return Sparse(indptr, cols, vals, (m, n))
+        order, repeat, indptr, cols = csr_order(rows, cols, shape)
+        vals = np.asarray(vals, dtype=float)[order]
+        if repeat.any():
+            first = ~repeat
+            vals, cols = np.add.reduceat(vals, np.flatnonzero(first)), cols[first]
+            indptr = _indptr(np.bincount(np.asarray(rows, dtype=np.int64)[order][first], minlength=int(shape[0])))
+        return Sparse(indptr, cols, vals, (int(shape[0]), int(shape[1])))
 
     @staticmethod
     def vstack(blocks: list[Sparse]) -> Sparse:
@@ -97,9 +90,8 @@ class Sparse:
         old major indices (ascending) come out sorted within each new major."""
         n_minor = self.shape[1] if self.rowwise else self.shape[0]
         order = np.argsort(self.indices, kind="stable")
-        indptr = np.zeros(n_minor + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.indices, minlength=n_minor), out=indptr[1:])
-        return Sparse(indptr, self.major()[order], self.data[order], self.shape, not self.rowwise)
+        return Sparse(_indptr(np.bincount(self.indices, minlength=n_minor)), self.major()[order],
+                      self.data[order], self.shape, not self.rowwise)
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         """The product with a vector."""
@@ -124,8 +116,7 @@ class Sparse:
         cols = cols.astype(np.int64)
         if not self.rowwise:  # gather each column's run of entries
             lengths = np.diff(self.indptr)[cols]
-            indptr = np.zeros(len(cols) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=indptr[1:])
+            indptr = _indptr(lengths)
             at = np.repeat(self.indptr[cols] - indptr[:-1], lengths) + np.arange(indptr[-1])
             return Sparse(indptr, self.indices[at], self.data[at], (self.shape[0], len(cols)), False)
         return self.tocsc().columns(cols).tocsr()
@@ -142,9 +133,22 @@ class Sparse:
         make = sp.csr_matrix if self.rowwise else sp.csc_matrix
         return make((self.data, self.indices, self.indptr), shape=self.shape)
 
-    def toarray(self) -> np.ndarray:
-        """Dense, for tests and small examples."""
-        out = np.zeros(self.shape)
-        r, c = (self.major(), self.indices) if self.rowwise else (self.indices, self.major())
-        np.add.at(out, (r, c), self.data)
-        return out
+
+def csr_order(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column) pairs put in CSR order (by row, then column): the permutation, whether each
+    pair in that order repeats the one before it, the row pointer and the columns in that order."""
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    key = rows * max(int(shape[1]), 1) + cols
+    order = np.argsort(key, kind="stable")  # timsort: the LP's blocks arrive in sorted runs
+    key = key[order]
+    repeat = np.zeros(len(key), dtype=bool)
+    repeat[1:] = key[1:] == key[:-1]
+    return order, repeat, _indptr(np.bincount(rows, minlength=int(shape[0]))), cols[order]
+
+
+def _indptr(counts: np.ndarray) -> np.ndarray:
+    """The pointer array of runs of these lengths: 0, then their running sum."""
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out

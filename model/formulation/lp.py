@@ -15,7 +15,7 @@ from model.data import InputData
 from model.formulation import constraints, planning, variables
 from model.formulation.blocks import RowBlock, VarBlock
 from model.formulation.sets import Index, build_index
-from model.sparse import Sparse
+from model.sparse import Sparse, csr_order
 
 
 @dataclass
@@ -102,16 +102,10 @@ def assemble(ix: Index, *, no_shortfall: bool = False) -> LP:
 
 
 def _csr_pattern(rows: np.ndarray, cols: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The permutation that sorts COO entries into CSR order (by row, then column), with the CSR
-    index arrays. Every (row, column) pair appears once by construction (see constraints.py): a pair
-    seen twice would be summed by a solver, so it is refused."""
-    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-    key = rows * max(n, 1) + cols
-    order = np.argsort(key, kind="stable")  # timsort: the blocks arrive in runs already sorted
-    key = key[order]
-    r, c = rows[order], cols[order]
-    if len(key) > 1 and np.any(key[1:] == key[:-1]):
+    """The permutation that sorts COO entries into CSR order, with the CSR index arrays. Every
+    (row, column) pair appears once by construction (see constraints.py): a pair seen twice would be
+    summed by a solver, so it is refused."""
+    order, repeat, indptr, indices = csr_order(rows, cols, (m, n))
+    if repeat.any():
         raise AssertionError("a (row, column) pair appears twice in the constraint matrix")
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r, minlength=m), out=indptr[1:])
-    return order, indptr, c
+    return order, indptr, indices

@@ -222,7 +222,7 @@ class _Part:
         """The base matrix's entries at local (rows, cols) (0 where none), looked up all at once."""
         if self._keys is None:  # column-major keys of the stored entries, sorted
             A = self.A = self.A.with_sorted_indices()
-            self._keys = np.repeat(np.arange(A.shape[1], dtype=np.int64), np.diff(A.indptr)) * A.shape[0] + A.indices
+            self._keys = A.major() * A.shape[0] + A.indices
         want = np.asarray(cols, dtype=np.int64) * self.A.shape[0] + np.asarray(rows, dtype=np.int64)
         at = np.minimum(np.searchsorted(self._keys, want), max(len(self._keys) - 1, 0))
         hit = (self._keys[at] == want) if len(self._keys) else np.zeros(len(want), dtype=bool)
